@@ -1,0 +1,135 @@
+"""Application factory: settings, the store, both dialects, error handlers and the access log."""
+
+import json
+import logging
+import os
+import secrets
+import sys
+import time
+
+from flask import Flask, g, request
+from werkzeug.exceptions import HTTPException
+
+from . import config, groove, ids
+from .store import Store
+
+access_log = logging.getLogger("groove_compat.access")
+error_log = logging.getLogger("groove_compat.errors")
+
+
+def create_app(test_config=None):
+    """Create the WSGI application. ``test_config`` overrides settings (tests, the CLI)."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.update(config.settings_from_environment())
+    if test_config:
+        app.config.update(test_config)
+    if not app.config["DATABASE"]:
+        app.config["DATABASE"] = os.path.join(app.instance_path, "groove-compat.sqlite")
+    config.validate(app.config)
+    app.json.sort_keys = False
+
+    app.extensions["groove_compat.store"] = Store(
+        app.config["DATABASE"],
+        synchronous=app.config["SQLITE_SYNCHRONOUS"],
+        busy_timeout=app.config["SQLITE_BUSY_TIMEOUT"],
+    )
+    app.extensions["groove_compat.error_renderers"] = []
+    _configure_logging(app)
+    _register_request_hooks(app)
+    groove.init_app(app)
+    app.add_url_rule("/healthz", "healthz", healthz)
+    return app
+
+
+class _LazyIdCodec:
+    """The install's IdCodec, keyed from the database on first use (after the database exists)."""
+
+    def __init__(self, store):
+        self._store = store
+        self._codec = None
+
+    def __getattr__(self, name):
+        if self._codec is None:
+            self._codec = ids.IdCodec(self._store.id_key())
+        return getattr(self._codec, name)
+
+
+def get_store(app):
+    return app.extensions["groove_compat.store"]
+
+
+def _configure_logging(app):
+    logger = logging.getLogger("groove_compat")
+    logger.setLevel(app.config["LOG_LEVEL"].upper())
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+    app.extensions["groove_compat.ids"] = _LazyIdCodec(get_store(app))
+
+
+def _renderers_for(app, path):
+    for prefix, render_http, render_internal in app.extensions["groove_compat.error_renderers"]:
+        if path.startswith(prefix):
+            return render_http, render_internal
+    return None, None
+
+
+def _register_request_hooks(app):
+    @app.before_request
+    def start_request():
+        g.request_id = "req_" + secrets.token_hex(8)
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def finish_request(response):
+        request_id = g.get("request_id", "-")
+        response.headers["X-Request-Id"] = request_id
+        caller = g.get("caller")
+        record = {
+            "request_id": request_id,
+            "method": request.method,
+            # The path only: the query may hold a legacy accessToken, which is never logged.
+            "route": request.url_rule.rule if request.url_rule is not None else None,
+            "path": request.path[:200],
+            "status": response.status_code,
+            "duration_ms": round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 2),
+            "caller": caller.user_id if caller is not None else None,
+        }
+        items = g.get("groove_items")
+        if items is not None:
+            record["items"], record["failed_items"] = items
+        error_code = g.get("groove_error_code")
+        if error_code is not None:
+            record["error"] = error_code
+        access_log.info(json.dumps(record, separators=(",", ":")))
+        return response
+
+    @app.errorhandler(HTTPException)
+    def handle_http_exception(exception):
+        render_http, _ = _renderers_for(app, request.path)
+        if render_http is None:
+            return {"error": {"status": exception.code, "message": exception.description}}, exception.code
+        return render_http(exception)
+
+    @app.errorhandler(Exception)
+    def handle_exception(exception):
+        request_id = g.get("request_id", "-")
+        error_log.exception("request %s failed: %s %s", request_id, request.method, request.path)
+        _, render_internal = _renderers_for(app, request.path)
+        if render_internal is None:
+            return {"error": {"status": 500, "message": "Internal error", "trace_id": request_id}}, 500
+        return render_internal(request_id)
+
+
+def healthz():
+    """Process and database health: 200 when the database answers at the current schema, else 503."""
+    from flask import current_app
+
+    store = get_store(current_app)
+    try:
+        store.require_current_schema()
+        store.connection.execute("SELECT 1").fetchone()
+    except Exception as error:  # the point of a health check is to report any failure
+        return {"status": "unavailable", "database": str(error)}, 503
+    return {"status": "ok", "database": "ok"}

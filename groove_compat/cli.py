@@ -1,0 +1,294 @@
+"""Operators' commands: ``groove-compat db|catalog|users|tokens|serve|demo``.
+
+Every command takes ``--db PATH``; without it the database is ``GROOVE_COMPAT_DATABASE``, then
+``groove-compat.sqlite`` in the instance folder. These names are part of the interface: scripts depend on them.
+"""
+
+import datetime
+import functools
+import importlib.resources
+import os
+import sys
+
+import click
+from tqdm import tqdm
+
+from . import catalog, ids
+from .app import create_app, get_store
+from .store import StoreError
+
+
+def database_option(command):
+    @click.option(
+        "--db",
+        "database",
+        type=click.Path(dir_okay=False),
+        default=None,
+        help="SQLite database file (default: $GROOVE_COMPAT_DATABASE, then the instance folder).",
+    )
+    @functools.wraps(command)
+    def wrapper(*args, database=None, **kwargs):
+        return command(*args, database=database, **kwargs)
+
+    return wrapper
+
+
+def organization_option(command):
+    return click.option(
+        "--org",
+        "organization",
+        default=None,
+        help="Organization id (org_...); default: the install's default organization.",
+    )(command)
+
+
+class Context:
+    """The app, its store and its id codec for one command."""
+
+    def __init__(self, database, *, require_schema=True):
+        overrides = {"DATABASE": os.path.abspath(database)} if database else None
+        self.app = create_app(overrides)
+        self.store = get_store(self.app)
+        self.database = self.app.config["DATABASE"]
+        if require_schema:
+            try:
+                self.store.require_current_schema()
+            except StoreError as error:
+                raise click.ClickException(str(error)) from None
+            self.codec = ids.IdCodec(self.store.id_key())
+
+    def organization_id(self, organization):
+        if organization is None:
+            return 1
+        row_id = self.codec.parse_public_id("organization", organization)
+        if row_id is None or self.store.organization(row_id) is None:
+            raise click.ClickException(f"no organization {organization!r}")
+        return row_id
+
+    def user_id(self, user):
+        row_id = self.codec.parse_public_id("user", user)
+        if row_id is not None and self.store.user(row_id) is not None:
+            return row_id
+        named = self.store.users_named(user)
+        if len(named) == 1:
+            return named[0]
+        if len(named) > 1:
+            raise click.ClickException(f"several users are named {user!r}: give the user id (usr_...)")
+        raise click.ClickException(f"no user {user!r}")
+
+
+def _when(milliseconds):
+    if milliseconds is None:
+        return "-"
+    return datetime.datetime.fromtimestamp(milliseconds / 1000, tz=datetime.timezone.utc).strftime(
+        "%Y-%m-%dT%H:%M:%SZ"
+    )
+
+
+@click.group()
+@click.version_option(package_name="groove-compat")
+def main():
+    """groove-compat: a Groove Music collection API server on SQLite."""
+
+
+# ---------------------------------------------------------------------------------------------------------
+@main.group()
+def db():
+    """Create, migrate and check the database."""
+
+
+@db.command("init")
+@database_option
+def db_init(database):
+    """Create the database, or migrate it to the current schema (running it twice is harmless)."""
+    context = Context(database, require_schema=False)
+    os.makedirs(os.path.dirname(context.database) or ".", exist_ok=True)
+    try:
+        before, after = context.store.migrate()
+    except StoreError as error:
+        raise click.ClickException(str(error)) from None
+    if before == after:
+        click.echo(f"{context.database}: already at schema version {after}")
+    else:
+        click.echo(f"{context.database}: schema version {before} -> {after}")
+
+
+# ---------------------------------------------------------------------------------------------------------
+@main.group("catalog")
+def catalog_group():
+    """Load catalog tracks."""
+
+
+@catalog_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@database_option
+@organization_option
+def catalog_import(file, database, organization):
+    """Load tracks from FILE (.csv with a header row, or .jsonl); importing again updates rows in place."""
+    context = Context(database)
+    organization_id = context.organization_id(organization)
+    started = datetime.datetime.now()
+    try:
+        kind = catalog.file_kind(file)
+    except catalog.CatalogFileError as error:
+        raise click.ClickException(str(error)) from None
+    with tqdm(
+        total=os.path.getsize(file),
+        unit="B",
+        unit_scale=True,
+        desc=f"importing {os.path.basename(file)}",
+        disable=not sys.stderr.isatty(),
+        file=sys.stderr,
+    ) as bar:
+
+        def progress(position):
+            bar.update(position - bar.n)
+
+        try:
+            summary = catalog.import_file(context.store, file, organization_id=organization_id, progress=progress)
+        except catalog.CatalogFileError as error:
+            raise click.ClickException(f"{file}: {error}") from None
+    for line_number, reason in summary.bad_rows[:1000]:
+        click.echo(f"{file}:{line_number}: {reason}", err=True)
+    if len(summary.bad_rows) > 1000:
+        click.echo(f"... and {len(summary.bad_rows) - 1000} more bad rows", err=True)
+    elapsed = (datetime.datetime.now() - started).total_seconds()
+    click.echo(
+        f"{kind}: {summary.rows_read} rows read, {summary.rows_stored} stored, {len(summary.bad_rows)} bad, "
+        f"in {elapsed:.1f}s; the catalog now holds {context.store.count_tracks(organization_id=organization_id)} tracks"
+    )
+    if summary.bad_rows:
+        sys.exit(1 if summary.rows_stored == 0 else 0)
+
+
+# ---------------------------------------------------------------------------------------------------------
+@main.group()
+def users():
+    """Create users."""
+
+
+@users.command("create")
+@click.argument("name")
+@database_option
+@organization_option
+def users_create(name, database, organization):
+    """Create a user (with an empty collection) and print the user's id."""
+    context = Context(database)
+    if not name.strip():
+        raise click.ClickException("the name must not be empty")
+    user_id = context.store.create_user(name=name, organization_id=context.organization_id(organization))
+    click.echo(context.codec.public_id("user", user_id))
+
+
+# ---------------------------------------------------------------------------------------------------------
+@main.group()
+def tokens():
+    """Issue, list and revoke bearer tokens (also usable as v1 API keys)."""
+
+
+@tokens.command("issue")
+@click.argument("user")
+@database_option
+def tokens_issue(user, database):
+    """Issue a new token for USER (id or unique name); the token is the last line, shown only once."""
+    context = Context(database)
+    user_id = context.user_id(user)
+    token = ids.new_token()
+    credential_id = context.store.add_credential(user_id=user_id, token_hash=ids.token_hash(token))
+    click.echo(
+        f"credential {context.codec.public_id('credential', credential_id)} for user "
+        f"{context.codec.public_id('user', user_id)}; only its hash is stored, so copy it now:"
+    )
+    click.echo(token)
+
+
+@tokens.command("revoke")
+@click.argument("token")
+@database_option
+def tokens_revoke(token, database):
+    """Revoke TOKEN (the token itself, or its credential id tok_...): it fails from the next request on."""
+    context = Context(database)
+    credential_id = context.codec.parse_public_id("credential", token)
+    if credential_id is None:
+        row = context.store.credential_for_hash(ids.token_hash(token))
+        credential_id = None if row is None else row[0]
+    if credential_id is None or not context.store.revoke_credential(credential_id):
+        raise click.ClickException("no such active token")
+    click.echo(f"revoked {context.codec.public_id('credential', credential_id)}")
+
+
+@tokens.command("list")
+@click.argument("user")
+@database_option
+def tokens_list(user, database):
+    """List USER's credentials: ids, creation times and status (never the tokens)."""
+    context = Context(database)
+    for credential in context.store.credentials_of_user(context.user_id(user)):
+        status = "active" if credential["revoked_at"] is None else f"revoked {_when(credential['revoked_at'])}"
+        click.echo(
+            f"{context.codec.public_id('credential', credential['id'])}  created {_when(credential['created_at'])}  {status}"
+        )
+
+
+# ---------------------------------------------------------------------------------------------------------
+def _run_server(context, bind, workers, threads, on_ready=None):
+    from .server import serve
+
+    # The master must not keep a connection across fork: each worker opens its own.
+    context.store.close()
+    serve(context.app, bind=bind, workers=workers, threads=threads, on_starting=on_ready)
+
+
+@main.command("serve")
+@click.option("--bind", default="127.0.0.1:8000", show_default=True, help="HOST:PORT to listen on.")
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64), help="Worker processes.")
+@click.option("--threads", default=1, show_default=True, type=click.IntRange(1, 64), help="Threads per worker.")
+@database_option
+def serve_command(bind, workers, threads, database):
+    """Serve the API under the production WSGI server (gunicorn)."""
+    context = Context(database)
+    _run_server(context, bind, workers, threads)
+
+
+SAMPLE_TRACK = "music.A83EB907-0100-11DB-89CA-0019B92A3933"
+
+
+@main.command("demo")
+@click.option("--bind", default="127.0.0.1:8000", show_default=True, help="HOST:PORT to listen on.")
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64), help="Worker processes.")
+@database_option
+def demo(bind, workers, database):
+    """A fresh demo database (sample catalog, a demo user and token), then serve it."""
+    if database is None:
+        database = os.path.join(create_app().instance_path, "groove-compat-demo.sqlite")
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(database + suffix):
+            os.remove(database + suffix)
+    os.makedirs(os.path.dirname(os.path.abspath(database)), exist_ok=True)
+    context = Context(database, require_schema=False)
+    context.store.migrate()
+    context.codec = ids.IdCodec(context.store.id_key())
+    sample = importlib.resources.files("groove_compat") / "data" / "sample_catalog.csv"
+    with importlib.resources.as_file(sample) as sample_path:
+        summary = catalog.import_file(context.store, str(sample_path), organization_id=1)
+    user_id = context.store.create_user(name="demo", organization_id=1)
+    token = ids.new_token()
+    context.store.add_credential(user_id=user_id, token_hash=ids.token_hash(token))
+    host, _, port = bind.rpartition(":")
+    host = "127.0.0.1" if host in ("", "0.0.0.0", "[::]") else host
+    base_url = f"http://{host}:{port}"
+    click.echo(f"database:  {context.database} ({summary.rows_stored} sample tracks)")
+    click.echo(f"user:      {context.codec.public_id('user', user_id)}")
+    click.echo(f"track id:  {SAMPLE_TRACK}")
+    click.echo(f"token:     {token}")
+    click.echo("try:")
+    click.echo(
+        f"curl -sS -X POST {base_url}/1/content/music/collection/add -H 'Authorization: Bearer {token}'"
+        f" -H 'Content-Type: application/json' -d '{{\"TrackIds\":[\"{SAMPLE_TRACK}\"]}}'"
+    )
+    sys.stdout.flush()
+    _run_server(context, bind, workers, 1)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,81 @@
+"""Settings: one home for every knob, with its default and its environment variable.
+
+Every setting ``NAME`` can be set with the environment variable ``GROOVE_COMPAT_NAME``; no other module
+reads the environment. ``settings_from_environment()`` returns the typed values.
+"""
+
+import os
+from dataclasses import dataclass
+
+ENVIRONMENT_PREFIX = "GROOVE_COMPAT_"
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: object
+    kind: type
+    help: str
+
+    @property
+    def environment_variable(self):
+        return ENVIRONMENT_PREFIX + self.name
+
+
+SETTINGS = [
+    Setting("DATABASE", None, str, "Path of the SQLite database file (default: groove-compat.sqlite in the instance folder)."),
+    Setting("MAX_BATCH_SIZE", 100, int, "Most ids accepted in one TrackActionRequest; more gets 400 COLLECTION-INVALID-OPERATION."),
+    Setting("COLLECTION_CAPACITY", 50_000, int, "Most tracks in one user's collection; adds beyond it fail as items with COLLECTION-FULL."),
+    Setting("PLAYLIST_CAPACITY", 100, int, "Most playlists one user may own."),
+    Setting("PLAYLIST_TRACK_CAPACITY", 1_000, int, "Most tracks in one playlist."),
+    Setting("MAX_CONTENT_LENGTH", 1_048_576, int, "Largest request body in bytes; larger gets 413."),
+    Setting("ERROR_CODE_STYLE", "hyphen", str, "Spelling of emitted Groove error codes: 'hyphen' (COLLECTION-INVALID-ID) or 'underscore'."),
+    Setting("XML_DEFAULT_NAMESPACE", "2013", str, "Namespace of XML answers to non-XML requests: '2013' or '2016'."),
+    Setting("SQLITE_SYNCHRONOUS", "FULL", str, "SQLite synchronous pragma: FULL (an acknowledged write survives power loss) or NORMAL."),
+    Setting("SQLITE_BUSY_TIMEOUT", 30.0, float, "Seconds a writer waits for another process's transaction before failing."),
+    Setting("LOG_LEVEL", "INFO", str, "Level of the server log (one JSON access line per request at INFO)."),
+]
+
+SETTINGS_BY_NAME = {setting.name: setting for setting in SETTINGS}
+
+
+class SettingError(ValueError):
+    """A setting has a value that cannot be used."""
+
+
+def _convert(setting, raw):
+    if setting.kind is int:
+        try:
+            return int(raw)
+        except ValueError:
+            raise SettingError(f"{setting.environment_variable} must be a whole number, not {raw!r}") from None
+    if setting.kind is float:
+        try:
+            return float(raw)
+        except ValueError:
+            raise SettingError(f"{setting.environment_variable} must be a number, not {raw!r}") from None
+    return raw
+
+
+def validate(values):
+    """Raise SettingError for values outside what the server supports."""
+    if values["ERROR_CODE_STYLE"] not in ("hyphen", "underscore"):
+        raise SettingError("ERROR_CODE_STYLE must be 'hyphen' or 'underscore'")
+    if values["XML_DEFAULT_NAMESPACE"] not in ("2013", "2016"):
+        raise SettingError("XML_DEFAULT_NAMESPACE must be '2013' or '2016'")
+    if str(values["SQLITE_SYNCHRONOUS"]).upper() not in ("FULL", "NORMAL", "EXTRA"):
+        raise SettingError("SQLITE_SYNCHRONOUS must be FULL, NORMAL or EXTRA")
+    for name in ("MAX_BATCH_SIZE", "COLLECTION_CAPACITY", "PLAYLIST_CAPACITY", "PLAYLIST_TRACK_CAPACITY", "MAX_CONTENT_LENGTH"):
+        if values[name] < 1:
+            raise SettingError(f"{name} must be at least 1")
+    return values
+
+
+def settings_from_environment(environ=None):
+    """Return a dict of every setting: its default, overridden by its environment variable."""
+    environ = os.environ if environ is None else environ
+    values = {}
+    for setting in SETTINGS:
+        raw = environ.get(setting.environment_variable)
+        values[setting.name] = setting.default if raw in (None, "") else _convert(setting, raw)
+    return values

@@ -1,0 +1,212 @@
+"""Every public id form: parse, normalise, mint.
+
+Public ids never reveal row numbers: they are keyed permutations (a Feistel network over blake2b, a
+pseudo-random permutation) of the rows' integer keys, so they can be decoded back without a lookup table
+and a forged id decodes to a row the caller does not own, or to nothing.
+
+Forms:
+- catalog track ``music.{GUID}`` (GUID case-insensitive, echoed upper-case);
+- Groove collection entry ``music.AQQ...``: base64url of ``01 04 1F`` + 16 opaque bytes (the collection
+  and track rows, permuted) + the first 6 bytes of the catalog GUID in .NET byte order (contract 5);
+- playlist ``music.playlist.{guid}`` and ``music.AQM...`` (``01 03`` + the same GUID in .NET byte order);
+- ``music.isrc.{ISRC}`` for catalog look-ups by ISRC;
+- v1 ids ``org_``, ``usr_``, ``tok_``, ``mtrack_``, ``mcoll_`` + 16 hex digits.
+"""
+
+import base64
+import hashlib
+import re
+import secrets
+import uuid
+
+GUID_ID_LENGTH = len("music.") + 36
+_HEX = frozenset("0123456789abcdefABCDEF")
+ISRC_PATTERN = re.compile(r"^[A-Z]{2}[A-Z0-9]{3}[0-9]{7}$")
+
+ENTRY_PREFIX = b"\x01\x04\x1f"
+PLAYLIST_PREFIX = b"\x01\x03"
+ENTRY_ID_LENGTH = len("music.") + 34
+PLAYLIST_SHORT_ID_LENGTH = len("music.") + 24
+_PLAYLIST_MARKER = b"\xffplaylst"
+
+PUBLIC_PREFIXES = {
+    "organization": "org_",
+    "user": "usr_",
+    "credential": "tok_",
+    "track": "mtrack_",
+    "collection": "mcoll_",
+}
+
+
+def parse_catalog_guid(text):
+    """Return the 16 GUID bytes of a ``music.{GUID}`` id, or None if ``text`` is not in that form."""
+    if len(text) != GUID_ID_LENGTH or not text.startswith("music."):
+        return None
+    guid = text[6:]
+    if guid[8] != "-" or guid[13] != "-" or guid[18] != "-" or guid[23] != "-":
+        return None
+    digits = guid.replace("-", "")
+    if len(digits) != 32 or not _HEX.issuperset(digits):
+        return None
+    return bytes.fromhex(digits)
+
+
+def catalog_id(guid_bytes):
+    """The canonical ``music.{GUID}`` text (upper case) of 16 GUID bytes."""
+    return "music." + str(uuid.UUID(bytes=guid_bytes)).upper()
+
+
+def normalise_input_id(text):
+    """The InputId a client gets back: GUID-form ids upper-cased, every other form byte for byte."""
+    if parse_catalog_guid(text) is not None:
+        return "music." + text[6:].upper()
+    return text
+
+
+def parse_isrc_id(text):
+    """Return the ISRC of a ``music.isrc.{ISRC}`` id (sub-namespace case-insensitive), or None."""
+    if len(text) < 11 or text[:11].lower() != "music.isrc.":
+        return None
+    return normalise_isrc(text[11:])
+
+
+def normalise_isrc(text):
+    """Upper-case, hyphens removed; None unless it is a well-formed 12-character ISRC."""
+    candidate = text.replace("-", "").strip().upper()
+    return candidate if ISRC_PATTERN.match(candidate) else None
+
+
+def _b64encode(raw):
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def _b64decode(text):
+    if not text or any(c not in _B64_ALPHABET for c in text):
+        return None
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (ValueError, TypeError):
+        return None
+
+
+_B64_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+
+
+def new_secret_key():
+    """32 random bytes: the install's key for every id permutation (kept in the database)."""
+    return secrets.token_bytes(32)
+
+
+class IdCodec:
+    """Mints and decodes the opaque ids of one install (one key)."""
+
+    _ROUNDS = 4
+
+    def __init__(self, key):
+        self.key = key
+        self._round_keys = {}
+
+    def _round_function(self, purpose, round_number, half, size):
+        person = (purpose + bytes([round_number]))[:16]
+        return int.from_bytes(
+            hashlib.blake2b(half.to_bytes(size, "big"), digest_size=size, key=self.key, person=person).digest(), "big"
+        )
+
+    def _permute(self, value, purpose, bits, inverse=False):
+        half_bits = bits // 2
+        half_bytes = half_bits // 8
+        mask = (1 << half_bits) - 1
+        left, right = value >> half_bits, value & mask
+        rounds = range(self._ROUNDS - 1, -1, -1) if inverse else range(self._ROUNDS)
+        for round_number in rounds:
+            if inverse:
+                left, right = right ^ self._round_function(purpose, round_number, left, half_bytes), left
+            else:
+                left, right = right, left ^ self._round_function(purpose, round_number, right, half_bytes)
+        return (left << half_bits) | right
+
+    # v1 ids: prefix + 16 hex digits of a 64-bit permutation of the row id.
+    def public_id(self, kind, row_id):
+        prefix = PUBLIC_PREFIXES[kind]
+        return prefix + format(self._permute(row_id, prefix.encode(), 64), "016x")
+
+    def parse_public_id(self, kind, text):
+        """The row id behind a v1 id of ``kind``, or None if ``text`` is not one."""
+        prefix = PUBLIC_PREFIXES[kind]
+        if not isinstance(text, str) or len(text) != len(prefix) + 16 or not text.startswith(prefix):
+            return None
+        digits = text[len(prefix):]
+        if not _HEX.issuperset(digits) or digits != digits.lower():
+            return None
+        row_id = self._permute(int(digits, 16), prefix.encode(), 64, inverse=True)
+        return row_id if 0 < row_id < (1 << 63) else None
+
+    # Groove collection entry ids.
+    def entry_id(self, collection_id, track_id, guid_bytes):
+        """``music.AQQ...`` for one track in one collection: stable, so a repeated add returns the same id."""
+        middle = self._permute((collection_id << 64) | track_id, b"entry", 128).to_bytes(16, "big")
+        tail = uuid.UUID(bytes=guid_bytes).bytes_le[:6]
+        return "music." + _b64encode(ENTRY_PREFIX + middle + tail)
+
+    def parse_entry_id(self, text):
+        """``(collection_id, track_id, guid_prefix)`` of a ``music.AQQ...`` id, or None."""
+        if not isinstance(text, str) or len(text) != ENTRY_ID_LENGTH or not text.startswith("music.AQQ"):
+            return None
+        raw = _b64decode(text[6:])
+        if raw is None or len(raw) != 25 or not raw.startswith(ENTRY_PREFIX):
+            return None
+        value = self._permute(int.from_bytes(raw[3:19], "big"), b"entry", 128, inverse=True)
+        collection_id, track_id = value >> 64, value & ((1 << 64) - 1)
+        if not (0 < collection_id < (1 << 63) and 0 < track_id < (1 << 63)):
+            return None
+        return collection_id, track_id, raw[19:25]
+
+    @staticmethod
+    def guid_prefix(guid_bytes):
+        """The 6 GUID bytes an entry id carries, to check an entry id against its track."""
+        return uuid.UUID(bytes=guid_bytes).bytes_le[:6]
+
+    # Playlists.
+    def playlist_guid(self, collection_id):
+        value = self._permute((collection_id << 64) | int.from_bytes(_PLAYLIST_MARKER, "big"), b"playlist", 128)
+        return uuid.UUID(bytes_le=value.to_bytes(16, "big"))
+
+    def playlist_id(self, collection_id):
+        """``music.playlist.{guid}`` (lower case), the form create/update/delete answer with."""
+        return "music.playlist." + str(self.playlist_guid(collection_id))
+
+    def playlist_short_id(self, collection_id):
+        """``music.AQM...``, the form browse and lookup answer with, of the same playlist."""
+        return "music." + _b64encode(PLAYLIST_PREFIX + self.playlist_guid(collection_id).bytes_le)
+
+    def parse_playlist_id(self, text):
+        """The collection row id of either playlist id form, or None."""
+        if not isinstance(text, str):
+            return None
+        raw = None
+        if len(text) == len("music.playlist.") + 36 and text[:15].lower() == "music.playlist.":
+            try:
+                raw = uuid.UUID(text[15:]).bytes_le
+            except ValueError:
+                return None
+        elif len(text) == PLAYLIST_SHORT_ID_LENGTH and text.startswith("music.AQM"):
+            decoded = _b64decode(text[6:])
+            if decoded is None or len(decoded) != 18 or not decoded.startswith(PLAYLIST_PREFIX):
+                return None
+            raw = decoded[2:]
+        if raw is None:
+            return None
+        value = self._permute(int.from_bytes(raw, "big"), b"playlist", 128, inverse=True)
+        if value & ((1 << 64) - 1) != int.from_bytes(_PLAYLIST_MARKER, "big"):
+            return None
+        collection_id = value >> 64
+        return collection_id if 0 < collection_id < (1 << 63) else None
+
+
+def new_token():
+    """A new bearer token / API key: shown once, stored only as ``token_hash``."""
+    return "gct_" + secrets.token_urlsafe(32)
+
+
+def token_hash(token):
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()

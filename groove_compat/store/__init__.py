@@ -1,0 +1,335 @@
+"""The store: SQLite through sqlite-utils, the only code that speaks SQL.
+
+One ``Store`` per process and database file. Connections are per thread and per process (a forked worker
+opens its own), in autocommit mode so that ``transaction()`` controls every transaction with ``BEGIN
+IMMEDIATE``: the writer takes the write lock at the start, waits for it up to the busy timeout, and never
+fails half-way with "database is locked".
+"""
+
+import contextlib
+import os
+import sqlite3
+import threading
+import time
+
+import sqlite_utils
+
+from . import schema
+
+
+class StoreError(Exception):
+    """The database cannot be used as asked (not initialised, newer than this code, ...)."""
+
+
+def now_ms():
+    return int(time.time() * 1000)
+
+
+def _placeholders(count):
+    return ",".join("?" * count)
+
+
+class Store:
+    def __init__(self, path, *, synchronous="FULL", busy_timeout=30.0):
+        self.path = str(path)
+        self.synchronous = synchronous.upper()
+        self.busy_timeout = float(busy_timeout)
+        self._local = threading.local()
+        self._id_key = None
+
+    # Connections and transactions.
+    @property
+    def connection(self):
+        local = self._local
+        if getattr(local, "pid", None) != os.getpid():
+            local.connection = self._connect()
+            local.pid = os.getpid()
+        return local.connection
+
+    @property
+    def db(self):
+        """A sqlite-utils Database over this thread's connection (schema work, the CLI)."""
+        return sqlite_utils.Database(self.connection)
+
+    def _connect(self):
+        connection = sqlite3.connect(
+            self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False, cached_statements=256
+        )
+        connection.execute("PRAGMA journal_mode = WAL")
+        connection.execute(f"PRAGMA synchronous = {self.synchronous}")
+        connection.execute("PRAGMA foreign_keys = ON")
+        connection.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+        return connection
+
+    def close(self):
+        """Close this thread's connection (the master process does this before forking workers)."""
+        connection = getattr(self._local, "connection", None)
+        if connection is not None and self._local.pid == os.getpid():
+            connection.close()
+        self._local = threading.local()
+
+    @contextlib.contextmanager
+    def transaction(self):
+        """One write transaction: committed whole, or rolled back whole on any exception."""
+        connection = self.connection
+        if connection.in_transaction:
+            # Nested use joins the outer transaction.
+            yield connection
+            return
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            yield connection
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")
+
+    # Schema.
+    def schema_version(self):
+        return self.connection.execute("PRAGMA user_version").fetchone()[0]
+
+    def migrate(self):
+        """Create or upgrade the schema; harmless when already current. Returns (before, after) versions."""
+        with self.transaction():
+            before = self.schema_version()
+            if before > schema.SCHEMA_VERSION:
+                raise StoreError(
+                    f"the database is at schema version {before}, newer than this code ({schema.SCHEMA_VERSION})"
+                )
+            db = self.db
+            for version in range(before, schema.SCHEMA_VERSION):
+                schema.MIGRATIONS[version](db)
+                self.connection.execute(f"PRAGMA user_version = {version + 1}")
+        return before, schema.SCHEMA_VERSION
+
+    def require_current_schema(self):
+        version = self.schema_version()
+        if version != schema.SCHEMA_VERSION:
+            raise StoreError(
+                f"database {self.path} is at schema version {version}, expected {schema.SCHEMA_VERSION}: "
+                "run 'groove-compat db init'"
+            )
+
+    def id_key(self):
+        if self._id_key is None:
+            row = self.connection.execute("SELECT value FROM settings WHERE name = 'id_key'").fetchone()
+            if row is None:
+                raise StoreError(f"database {self.path} is not initialised: run 'groove-compat db init'")
+            self._id_key = bytes(row[0])
+        return self._id_key
+
+    def integrity_check(self):
+        return [row[0] for row in self.connection.execute("PRAGMA integrity_check")]
+
+    # Organizations, users, credentials.
+    def create_organization(self, *, name):
+        with self.transaction() as connection:
+            return connection.execute(
+                "INSERT INTO organizations (name, created_at) VALUES (?, ?)", (name, now_ms())
+            ).lastrowid
+
+    def organization(self, organization_id):
+        row = self.connection.execute(
+            "SELECT id, name, created_at FROM organizations WHERE id = ?", (organization_id,)
+        ).fetchone()
+        return None if row is None else {"id": row[0], "name": row[1], "created_at": row[2]}
+
+    def create_user(self, *, name, organization_id):
+        """Create a user and the user's library collection; returns the user's row id."""
+        with self.transaction() as connection:
+            created = now_ms()
+            user_id = connection.execute(
+                "INSERT INTO users (organization_id, name, created_at) VALUES (?, ?, ?)",
+                (organization_id, name, created),
+            ).lastrowid
+            library_id = connection.execute(
+                "INSERT INTO collections (user_id, kind, created_at, updated_at) VALUES (?, 'library', ?, ?)",
+                (user_id, created, created),
+            ).lastrowid
+            connection.execute("UPDATE users SET library_id = ? WHERE id = ?", (library_id, user_id))
+            return user_id
+
+    def user(self, user_id):
+        row = self.connection.execute(
+            "SELECT id, organization_id, name, library_id, state_version, created_at FROM users WHERE id = ?",
+            (user_id,),
+        ).fetchone()
+        if row is None:
+            return None
+        keys = ("id", "organization_id", "name", "library_id", "state_version", "created_at")
+        return dict(zip(keys, row))
+
+    def users_named(self, name):
+        return [row[0] for row in self.connection.execute("SELECT id FROM users WHERE name = ? ORDER BY id", (name,))]
+
+    def add_credential(self, *, user_id, token_hash):
+        with self.transaction() as connection:
+            return connection.execute(
+                "INSERT INTO credentials (user_id, token_hash, created_at) VALUES (?, ?, ?)",
+                (user_id, token_hash, now_ms()),
+            ).lastrowid
+
+    def credential_for_hash(self, token_hash):
+        """``(credential_id, user_id, organization_id, library_id, revoked_at)`` or None."""
+        return self.connection.execute(
+            "SELECT c.id, u.id, u.organization_id, u.library_id, c.revoked_at"
+            " FROM credentials c JOIN users u ON u.id = c.user_id WHERE c.token_hash = ?",
+            (token_hash,),
+        ).fetchone()
+
+    def revoke_credential(self, credential_id):
+        """Mark a credential revoked; returns False if there is no such credential or it was revoked already."""
+        with self.transaction() as connection:
+            return (
+                connection.execute(
+                    "UPDATE credentials SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                    (now_ms(), credential_id),
+                ).rowcount
+                == 1
+            )
+
+    def credentials_of_user(self, user_id):
+        rows = self.connection.execute(
+            "SELECT id, created_at, revoked_at FROM credentials WHERE user_id = ? ORDER BY id", (user_id,)
+        )
+        return [{"id": row[0], "created_at": row[1], "revoked_at": row[2]} for row in rows]
+
+    # The catalog.
+    def upsert_tracks(self, rows):
+        """Insert or update catalog tracks in place (keyed on organization and GUID), in one transaction.
+
+        ``rows`` are tuples ``(organization_id, guid, title, artist, album, duration, track_number, isrc)``.
+        """
+        with self.transaction() as connection:
+            connection.executemany(
+                "INSERT INTO tracks (organization_id, guid, title, artist, album, duration, track_number, isrc)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (organization_id, guid) DO UPDATE SET title = excluded.title,"
+                " artist = excluded.artist, album = excluded.album, duration = excluded.duration,"
+                " track_number = excluded.track_number, isrc = excluded.isrc",
+                rows,
+            )
+
+    def count_tracks(self, *, organization_id=None):
+        if organization_id is None:
+            return self.connection.execute("SELECT COUNT(*) FROM tracks").fetchone()[0]
+        return self.connection.execute(
+            "SELECT COUNT(*) FROM tracks WHERE organization_id = ?", (organization_id,)
+        ).fetchone()[0]
+
+    def first_track_guid(self, *, organization_id):
+        row = self.connection.execute(
+            "SELECT guid FROM tracks WHERE organization_id = ? ORDER BY id LIMIT 1", (organization_id,)
+        ).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def tracks_by_guid(self, *, organization_id, guids):
+        """``{guid: track_id}`` for the given GUIDs that exist in the organization's catalog (one query)."""
+        if not guids:
+            return {}
+        guids = list(guids)
+        rows = self.connection.execute(
+            f"SELECT guid, id FROM tracks WHERE organization_id = ? AND guid IN ({_placeholders(len(guids))})",
+            [organization_id, *guids],
+        )
+        return dict(rows)
+
+    def tracks_by_isrc(self, *, organization_id, isrcs):
+        """``{isrc: [(track_id, guid), ...]}`` for the given ISRCs in the organization's catalog (one query)."""
+        if not isrcs:
+            return {}
+        isrcs = list(isrcs)
+        found = {}
+        for isrc, track_id, guid in self.connection.execute(
+            f"SELECT isrc, id, guid FROM tracks WHERE organization_id = ? AND isrc IN ({_placeholders(len(isrcs))})"
+            " ORDER BY id",
+            [organization_id, *isrcs],
+        ):
+            found.setdefault(isrc, []).append((track_id, bytes(guid)))
+        return found
+
+    def track_guids(self, *, organization_id, track_ids):
+        """``{track_id: guid}`` for the given track rows of the organization."""
+        if not track_ids:
+            return {}
+        track_ids = list(track_ids)
+        rows = self.connection.execute(
+            f"SELECT id, guid FROM tracks WHERE organization_id = ? AND id IN ({_placeholders(len(track_ids))})",
+            [organization_id, *track_ids],
+        )
+        return {track_id: bytes(guid) for track_id, guid in rows}
+
+    # Collections.
+    def append_entries(self, *, collection_id, user_id, track_ids, capacity):
+        """Append tracks (unique, in order) to a collection inside the caller's transaction.
+
+        Tracks already in the collection are left where they are. New tracks past ``capacity`` are not
+        stored. Returns ``(added, full)``: the sets of track ids stored now and refused for capacity.
+        The collection's version and the user's collection state change only when something was stored.
+        """
+        connection = self.connection
+        existing = {
+            row[0]
+            for row in connection.execute(
+                f"SELECT track_id FROM entries WHERE collection_id = ? AND track_id IN ({_placeholders(len(track_ids))})",
+                [collection_id, *track_ids],
+            )
+        }
+        new = [track_id for track_id in track_ids if track_id not in existing]
+        if not new:
+            return set(), set()
+        track_count, next_position = connection.execute(
+            "SELECT track_count, next_position FROM collections WHERE id = ?", (collection_id,)
+        ).fetchone()
+        room = max(capacity - track_count, 0)
+        stored, refused = new[:room], new[room:]
+        if stored:
+            added_at = now_ms()
+            connection.executemany(
+                "INSERT INTO entries (collection_id, track_id, position, added_at) VALUES (?, ?, ?, ?)",
+                [(collection_id, track_id, next_position + offset, added_at) for offset, track_id in enumerate(stored)],
+            )
+            connection.execute(
+                "UPDATE collections SET track_count = track_count + ?, next_position = ?, version = version + 1,"
+                " updated_at = ? WHERE id = ?",
+                (len(stored), next_position + len(stored), added_at, collection_id),
+            )
+            connection.execute("UPDATE users SET state_version = state_version + 1 WHERE id = ?", (user_id,))
+        return set(stored), set(refused)
+
+    def collection_track_ids(self, collection_id):
+        """Track ids of a collection in position order."""
+        return [
+            row[0]
+            for row in self.connection.execute(
+                "SELECT track_id FROM entries WHERE collection_id = ? ORDER BY position", (collection_id,)
+            )
+        ]
+
+    def collection(self, collection_id):
+        row = self.connection.execute(
+            "SELECT id, user_id, kind, name, is_published, track_count, next_position, version, created_at,"
+            " updated_at FROM collections WHERE id = ?",
+            (collection_id,),
+        ).fetchone()
+        if row is None:
+            return None
+        keys = (
+            "id", "user_id", "kind", "name", "is_published", "track_count", "next_position", "version",
+            "created_at", "updated_at",
+        )
+        return dict(zip(keys, row))
+
+    def table_counts(self):
+        """Row counts of every table (tests and the CLI use this to show that nothing was written)."""
+        return {
+            table: self.connection.execute(f"SELECT COUNT(*) FROM [{table}]").fetchone()[0]
+            for table in ("organizations", "users", "credentials", "tracks", "collections", "entries")
+        }
+
+    def snapshot(self):
+        """Every row of the mutable tables, for before/after comparisons in tests and checks."""
+        return {
+            table: self.connection.execute(f"SELECT * FROM [{table}] ORDER BY 1, 2").fetchall()
+            for table in ("users", "credentials", "collections", "entries")
+        }

@@ -1,0 +1,90 @@
+"""The database schema and its migrations. ``PRAGMA user_version`` holds the version reached."""
+
+import time
+
+from .. import ids
+
+
+def _now_ms():
+    return int(time.time() * 1000)
+
+
+def _migration_1(db):
+    """Organizations, users, credentials, the catalog, collections and their entries."""
+    db["settings"].create({"name": str, "value": bytes}, pk="name")
+    db["organizations"].create({"id": int, "name": str, "created_at": int}, pk="id", not_null={"name", "created_at"})
+    db["users"].create(
+        {"id": int, "organization_id": int, "name": str, "library_id": int, "state_version": int, "created_at": int},
+        pk="id",
+        not_null={"organization_id", "name", "state_version", "created_at"},
+        defaults={"state_version": 0},
+        foreign_keys=[("organization_id", "organizations", "id")],
+    )
+    db["credentials"].create(
+        {"id": int, "user_id": int, "token_hash": bytes, "created_at": int, "revoked_at": int},
+        pk="id",
+        not_null={"user_id", "token_hash", "created_at"},
+        foreign_keys=[("user_id", "users", "id")],
+    )
+    db["credentials"].create_index(["token_hash"], unique=True)
+    db["credentials"].create_index(["user_id"])
+    # The catalog: one organization's tracks. guid is the 16 bytes of the Groove catalog id.
+    db["tracks"].create(
+        {
+            "id": int,
+            "organization_id": int,
+            "guid": bytes,
+            "title": str,
+            "artist": str,
+            "album": str,
+            "duration": int,
+            "track_number": int,
+            "isrc": str,
+        },
+        pk="id",
+        not_null={"organization_id", "guid", "title"},
+        foreign_keys=[("organization_id", "organizations", "id")],
+    )
+    db["tracks"].create_index(["organization_id", "guid"], unique=True)
+    db.execute("CREATE INDEX tracks_isrc ON tracks (organization_id, isrc) WHERE isrc IS NOT NULL")
+    # A collection is a user's library (exactly one) or a playlist. track_count and next_position are
+    # counters kept by every write, so an append never scans the entries.
+    db["collections"].create(
+        {
+            "id": int,
+            "user_id": int,
+            "kind": str,
+            "name": str,
+            "is_published": int,
+            "track_count": int,
+            "next_position": int,
+            "version": int,
+            "created_at": int,
+            "updated_at": int,
+        },
+        pk="id",
+        not_null={"user_id", "kind", "track_count", "next_position", "version", "created_at", "updated_at"},
+        defaults={"track_count": 0, "next_position": 0, "version": 0},
+        foreign_keys=[("user_id", "users", "id")],
+    )
+    db["collections"].create_index(["user_id", "kind"])
+    # WITHOUT ROWID keyed on (collection, track): the unique key is the table itself, so a track is in a
+    # collection at most once and an insert touches one b-tree plus the position index.
+    db.execute(
+        """
+        CREATE TABLE entries (
+            collection_id INTEGER NOT NULL REFERENCES collections(id),
+            track_id INTEGER NOT NULL REFERENCES tracks(id),
+            position INTEGER NOT NULL,
+            added_at INTEGER NOT NULL,
+            PRIMARY KEY (collection_id, track_id)
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute("CREATE INDEX entries_position ON entries (collection_id, position)")
+    db["settings"].insert({"name": "id_key", "value": ids.new_secret_key()})
+    db["organizations"].insert({"id": 1, "name": "default", "created_at": _now_ms()})
+
+
+MIGRATIONS = [_migration_1]
+SCHEMA_VERSION = len(MIGRATIONS)

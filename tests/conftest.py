@@ -1,0 +1,170 @@
+"""Fixtures: an app on a fresh SQLite file with the sample catalog and two users, its client and CLI runner,
+and a live server process (gunicorn, real HTTP) for end-to-end tests."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+
+import pytest
+import requests
+from click.testing import CliRunner
+
+from groove_compat import ids
+from groove_compat.app import create_app, get_store
+from groove_compat.catalog import import_file
+from groove_compat.cli import main
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SAMPLE_CATALOG = os.path.join(ROOT, "examples", "sample_catalog.csv")
+
+# Tracks of the sample catalog, and ids that are in no catalog.
+TRACK_A = "music.A83EB907-0100-11DB-89CA-0019B92A3933"
+TRACK_B = "music.873FB507-0100-11DB-89CA-0019B92A3933"
+TRACK_C = "music.9941BE07-0100-11DB-89CA-0019B92A3933"
+UNKNOWN_TRACK = "music.9BB2C5C5-455C-4C15-827C-F9BFD759A458"
+
+
+@dataclass
+class SeededUser:
+    name: str
+    user_id: int
+    public_id: str
+    token: str
+
+    @property
+    def headers(self):
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+def make_user(store, name, organization_id=1):
+    codec = ids.IdCodec(store.id_key())
+    user_id = store.create_user(name=name, organization_id=organization_id)
+    token = ids.new_token()
+    store.add_credential(user_id=user_id, token_hash=ids.token_hash(token))
+    return SeededUser(name, user_id, codec.public_id("user", user_id), token)
+
+
+def seeded_database(path):
+    """Create a database at ``path`` with the sample catalog and users alice and bob."""
+    app = create_app({"DATABASE": str(path)})
+    store = get_store(app)
+    store.migrate()
+    import_file(store, SAMPLE_CATALOG, organization_id=1)
+    users = {name: make_user(store, name) for name in ("alice", "bob")}
+    store.close()
+    return users
+
+
+@pytest.fixture
+def database_path(tmp_path):
+    return tmp_path / "groove-compat.sqlite"
+
+
+@pytest.fixture
+def users(database_path):
+    return seeded_database(database_path)
+
+
+@pytest.fixture
+def app(database_path, users):
+    app = create_app({"DATABASE": str(database_path), "TESTING": True})
+    yield app
+    get_store(app).close()
+
+
+@pytest.fixture
+def store(app):
+    return get_store(app)
+
+
+@pytest.fixture
+def codec(store):
+    return ids.IdCodec(store.id_key())
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def alice(users):
+    return users["alice"]
+
+
+@pytest.fixture
+def bob(users):
+    return users["bob"]
+
+
+@pytest.fixture
+def runner(database_path):
+    """Invoke the CLI: ``runner.invoke(main, [...])`` against the test database via the environment."""
+    return CliRunner(env={"GROOVE_COMPAT_DATABASE": str(database_path)})
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_http(url, process, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}: {process.stderr.read().decode()[-2000:]}")
+        try:
+            requests.get(url, timeout=1)
+            return
+        except requests.ConnectionError:
+            time.sleep(0.05)
+    raise RuntimeError(f"server did not answer {url} within {timeout}s")
+
+
+@dataclass
+class LiveServer:
+    url: str
+    database: str
+    users: dict
+    process: subprocess.Popen
+
+
+def start_server(database, *, workers=2, extra_env=None, args=()):
+    port = free_port()
+    env = dict(os.environ, **(extra_env or {}))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "groove_compat.cli", "serve", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+         "--db", str(database), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    url = f"http://127.0.0.1:{port}"
+    wait_for_http(url + "/healthz", process)
+    return url, process
+
+
+def stop_server(process):
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory):
+    """A real server process (gunicorn, 2 workers) on a fresh seeded database, shared by one test module."""
+    database = tmp_path_factory.mktemp("live") / "groove-compat.sqlite"
+    users = seeded_database(database)
+    url, process = start_server(database)
+    yield LiveServer(url, str(database), users, process)
+    stop_server(process)
+
+
+__all__ = ["main"]
