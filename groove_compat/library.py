@@ -18,9 +18,10 @@ class Status(enum.Enum):
     NOT_FOUND = "not_found"  # well-formed, but no such track for this caller
     AMBIGUOUS = "ambiguous"  # an ISRC that matches several catalog tracks
     COLLECTION_FULL = "collection_full"
+    REMOVED = "removed"
 
 
-SUCCESSES = frozenset({Status.ADDED, Status.ALREADY_PRESENT})
+SUCCESSES = frozenset({Status.ADDED, Status.ALREADY_PRESENT, Status.REMOVED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,85 +39,126 @@ class Outcome:
 _INVALID = Outcome(Status.INVALID_ID)
 _NOT_FOUND = Outcome(Status.NOT_FOUND)
 _AMBIGUOUS = Outcome(Status.AMBIGUOUS)
+_REMOVED = Outcome(Status.REMOVED)
+
+# Longer items are refused without parsing: no real id form comes close.
+MAX_ID_LENGTH = 256
 
 
-def add_tracks(store, codec, caller, input_ids, *, capacity):
-    """Append catalog tracks to the caller's library; one Outcome per input item, in input order.
+class Reason(enum.Enum):
+    """Why a whole operation was refused."""
 
-    Items may be catalog ids (``music.{GUID}``), ISRC ids (``music.isrc.{ISRC}``) or entry ids of the
-    caller's library; anything else (including non-strings) is INVALID_ID. Repeated items and tracks
-    already in the library succeed with the same entry id and store nothing twice.
+    COLLECTION_NOT_FOUND = "collection_not_found"  # absent, or not the caller's: the same answer
+    PLAYLIST_QUOTA = "playlist_quota"  # the caller owns as many playlists as allowed
+    INVALID_REORDER = "invalid_reorder"  # a move or reorder that names entries not in the collection
+    STALE_STATE = "stale_state"  # a CollectionStateToken older than the current state
+    LIBRARY_IS_PERMANENT = "library_is_permanent"  # the library cannot be deleted or renamed
+
+
+class LibraryError(Exception):
+    """A whole operation refused; ``details`` carries what a client needs to correct it."""
+
+    def __init__(self, reason, message, **details):
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+        self.details = details
+
+
+def _parse_items(codec, input_ids, collection_ids):
+    """Pass 1, without the store: each item as ("guid", bytes) | ("isrc", str) | ("track", id, prefix) | None.
+
+    Entry ids count only when they name an entry of one of ``collection_ids``.
     """
-    library_id = caller.library_id
-    # Pass 1: parse every item without touching the store.
-    parsed = []  # per item: ("guid", bytes) | ("isrc", str) | ("track", track_id, guid_prefix) | None
-    guids = set()
-    isrcs = set()
-    entry_track_ids = set()
+    parsed = []
     for item in input_ids:
-        if type(item) is not str:
+        if type(item) is not str or len(item) > MAX_ID_LENGTH:
             parsed.append(None)
             continue
         guid = ids.parse_catalog_guid(item)
         if guid is not None:
             parsed.append(("guid", guid))
-            guids.add(guid)
             continue
         isrc = ids.parse_isrc_id(item)
         if isrc is not None:
             parsed.append(("isrc", isrc))
-            isrcs.add(isrc)
             continue
         entry = codec.parse_entry_id(item)
-        if entry is not None and entry[0] == library_id:
+        if entry is not None and entry[0] in collection_ids:
             parsed.append(("track", entry[1], entry[2]))
-            entry_track_ids.add(entry[1])
             continue
         parsed.append(None)
+    return parsed
 
+
+def _resolve_items(store, codec, caller, parsed):
+    """Pass 2, inside the caller's transaction: one query per id form.
+
+    Returns ``(resolved, guid_of_track)``: per item a track id, or the failure Outcome.
+    """
+    organization_id = caller.organization_id
+    guids = {item[1] for item in parsed if item is not None and item[0] == "guid"}
+    isrcs = {item[1] for item in parsed if item is not None and item[0] == "isrc"}
+    entry_track_ids = {item[1] for item in parsed if item is not None and item[0] == "track"}
+    track_of_guid = store.tracks_by_guid(organization_id=organization_id, guids=guids)
+    tracks_of_isrc = store.tracks_by_isrc(organization_id=organization_id, isrcs=isrcs)
+    guid_of_track = {track_id: guid for guid, track_id in track_of_guid.items()}
+    for matches in tracks_of_isrc.values():
+        if len(matches) == 1:
+            guid_of_track[matches[0][0]] = matches[0][1]
+    if entry_track_ids - guid_of_track.keys():
+        guid_of_track.update(
+            store.track_guids(organization_id=organization_id, track_ids=entry_track_ids - guid_of_track.keys())
+        )
+    resolved = []
+    for item in parsed:
+        if item is None:
+            resolved.append(_INVALID)
+            continue
+        form = item[0]
+        if form == "guid":
+            track_id = track_of_guid.get(item[1])
+        elif form == "isrc":
+            matches = tracks_of_isrc.get(item[1], ())
+            if len(matches) > 1:
+                resolved.append(_AMBIGUOUS)
+                continue
+            track_id = matches[0][0] if matches else None
+        else:
+            track_id = item[1]
+            guid = guid_of_track.get(track_id)
+            if guid is None or codec.guid_prefix(guid) != item[2]:
+                track_id = None
+        resolved.append(_NOT_FOUND if track_id is None else track_id)
+    return resolved, guid_of_track
+
+
+def owned_collection(store, caller, collection_id):
+    """The caller's collection ``collection_id``; COLLECTION_NOT_FOUND if it is absent or someone else's."""
+    collection = store.collection(collection_id) if collection_id else None
+    if collection is None or collection["user_id"] != caller.user_id:
+        raise LibraryError(Reason.COLLECTION_NOT_FOUND, "No such collection")
+    return collection
+
+
+def add_tracks(store, codec, caller, input_ids, *, capacity, collection_id=None):
+    """Append catalog tracks to a collection of the caller (default: the library); one Outcome per input
+    item, in input order.
+
+    Items may be catalog ids (``music.{GUID}``), ISRC ids (``music.isrc.{ISRC}``) or entry ids of the
+    caller's library or of the target collection; anything else (including non-strings) is INVALID_ID.
+    Repeated items and tracks already in the collection succeed with the same entry id and store nothing
+    twice. Items past ``capacity`` fail with COLLECTION_FULL; the others are stored.
+    """
+    target_id = caller.library_id if collection_id is None else collection_id
+    parsed = _parse_items(codec, input_ids, (caller.library_id, target_id))
     with store.transaction():
-        # Pass 2: resolve every id with one query per id form, then append in one statement.
-        track_of_guid = store.tracks_by_guid(organization_id=caller.organization_id, guids=guids)
-        tracks_of_isrc = store.tracks_by_isrc(organization_id=caller.organization_id, isrcs=isrcs)
-        guid_of_track = {track_id: guid for guid, track_id in track_of_guid.items()}
-        for matches in tracks_of_isrc.values():
-            if len(matches) == 1:
-                guid_of_track[matches[0][0]] = matches[0][1]
-        if entry_track_ids:
-            guid_of_track.update(
-                store.track_guids(organization_id=caller.organization_id, track_ids=entry_track_ids - guid_of_track.keys())
-            )
-
-        resolved = []  # per item: track_id, or an Outcome for a failure
-        wanted = {}  # track_id -> None, ordered: the tracks to append, first occurrence first
-        for item in parsed:
-            if item is None:
-                resolved.append(_INVALID)
-                continue
-            form = item[0]
-            if form == "guid":
-                track_id = track_of_guid.get(item[1])
-            elif form == "isrc":
-                matches = tracks_of_isrc.get(item[1], ())
-                if len(matches) > 1:
-                    resolved.append(_AMBIGUOUS)
-                    continue
-                track_id = matches[0][0] if matches else None
-            else:
-                track_id = item[1]
-                guid = guid_of_track.get(track_id)
-                if guid is None or codec.guid_prefix(guid) != item[2]:
-                    track_id = None
-            if track_id is None:
-                resolved.append(_NOT_FOUND)
-                continue
-            resolved.append(track_id)
-            wanted[track_id] = None
-
+        if target_id != caller.library_id:
+            owned_collection(store, caller, target_id)
+        resolved, guid_of_track = _resolve_items(store, codec, caller, parsed)
+        wanted = list(dict.fromkeys(item for item in resolved if type(item) is not Outcome))
         added, full = (
-            store.append_entries(
-                collection_id=library_id, user_id=caller.user_id, track_ids=list(wanted), capacity=capacity
-            )
+            store.append_entries(collection_id=target_id, user_id=caller.user_id, track_ids=wanted, capacity=capacity)
             if wanted
             else (set(), set())
         )
@@ -132,5 +174,149 @@ def add_tracks(store, codec, caller, input_ids, *, capacity):
         else:
             status = Status.ADDED if item in added and item not in seen else Status.ALREADY_PRESENT
             seen.add(item)
-            outcomes.append(Outcome(status, entry_id(library_id, item, guid_of_track[item])))
+            outcomes.append(Outcome(status, entry_id(target_id, item, guid_of_track[item])))
     return outcomes
+
+
+def remove_tracks(store, codec, caller, input_ids, *, collection_id=None):
+    """Remove tracks from a collection of the caller (default: the library); one Outcome per item.
+
+    Items may be entry ids of that collection or catalog / ISRC ids of tracks in it. An item whose track
+    was in the collection when the request began is REMOVED (a repeated item too); anything else is
+    NOT_FOUND or INVALID_ID.
+    """
+    target_id = caller.library_id if collection_id is None else collection_id
+    parsed = _parse_items(codec, input_ids, (target_id,))
+    with store.transaction():
+        if target_id != caller.library_id:
+            owned_collection(store, caller, target_id)
+        resolved, guid_of_track = _resolve_items(store, codec, caller, parsed)
+        wanted = {item for item in resolved if type(item) is not Outcome}
+        removed = (
+            store.remove_entries(collection_id=target_id, user_id=caller.user_id, track_ids=wanted) if wanted else set()
+        )
+    return [
+        item if type(item) is Outcome else (_REMOVED if item in removed else _NOT_FOUND) for item in resolved
+    ]
+
+
+def move_tracks(store, codec, caller, input_ids, *, collection_id, before=None):
+    """Move the listed entries, in request order, as one block to just before ``before`` (an entry or
+    catalog id; None: to the end). Every other entry keeps its relative order. INVALID_REORDER when an
+    item or ``before`` is not in the collection, or ``before`` is itself moved."""
+    parsed = _parse_items(codec, [*input_ids, before] if before is not None else input_ids, (collection_id,))
+    with store.transaction():
+        owned_collection(store, caller, collection_id)
+        resolved, _ = _resolve_items(store, codec, caller, parsed)
+        before_track = resolved.pop() if before is not None else None
+        order = store.entry_positions(collection_id)
+        present = {track_id for track_id, _ in order}
+        invalid = [
+            input_id
+            for input_id, track_id in zip(input_ids, resolved)
+            if type(track_id) is Outcome or track_id not in present
+        ]
+        moved = list(dict.fromkeys(track_id for track_id in resolved if type(track_id) is not Outcome))
+        if invalid or not moved:
+            raise LibraryError(Reason.INVALID_REORDER, "Moved entries must be in the playlist", invalid_ids=invalid)
+        if before is not None and (type(before_track) is Outcome or before_track not in present or before_track in moved):
+            raise LibraryError(
+                Reason.INVALID_REORDER, "InsertBeforeTrackId must be an entry of the playlist that is not moved"
+            )
+        moved_set = set(moved)
+        rest = [track_id for track_id, _ in order if track_id not in moved_set]
+        at = len(rest) if before is None else rest.index(before_track)
+        _apply_order(store, caller, collection_id, order, rest[:at] + moved + rest[at:])
+
+
+def reorder(store, caller, collection_id, track_ids):
+    """Give a collection a whole new order: ``track_ids`` must be exactly its tracks, each once."""
+    with store.transaction():
+        owned_collection(store, caller, collection_id)
+        order = store.entry_positions(collection_id)
+        current = {track_id for track_id, _ in order}
+        wanted = set(track_ids)
+        duplicates = len(track_ids) != len(wanted)
+        if duplicates or wanted != current:
+            raise LibraryError(
+                Reason.INVALID_REORDER,
+                "The new order must name every track of the collection exactly once",
+                missing=sorted(current - wanted),
+                unexpected=sorted(wanted - current),
+                duplicated=sorted({t for t in track_ids if track_ids.count(t) > 1}) if duplicates else [],
+            )
+        _apply_order(store, caller, collection_id, order, list(track_ids))
+
+
+def _apply_order(store, caller, collection_id, order, new_order):
+    """Store ``new_order`` reusing the collection's existing positions, writing only entries that move."""
+    changed = {new: position for (old, position), new in zip(order, new_order) if old != new}
+    if changed:
+        store.set_positions(collection_id=collection_id, user_id=caller.user_id, positions=changed)
+
+
+def create_playlist(store, caller, *, name, is_published=None, quota):
+    """Create a playlist owned by the caller; PLAYLIST_QUOTA when the caller already owns ``quota``."""
+    with store.transaction():
+        if store.count_collections(user_id=caller.user_id, kind="playlist") >= quota:
+            raise LibraryError(Reason.PLAYLIST_QUOTA, f"A user owns at most {quota} playlists")
+        collection_id = store.create_collection(
+            user_id=caller.user_id, kind="playlist", name=name, is_published=is_published
+        )
+        return store.collection(collection_id)
+
+
+def update_collection(store, caller, collection_id, *, name=None, is_published=None):
+    """Rename a playlist and/or change its published flag; the library keeps its (absent) name."""
+    with store.transaction():
+        collection = owned_collection(store, caller, collection_id)
+        if collection["kind"] == "library" and name is not None:
+            raise LibraryError(Reason.LIBRARY_IS_PERMANENT, "The library cannot be renamed")
+        store.update_collection(collection_id=collection_id, user_id=caller.user_id, name=name, is_published=is_published)
+        return store.collection(collection_id)
+
+
+def delete_collection(store, caller, collection_id):
+    """Delete a playlist of the caller with its entries; the library cannot be deleted."""
+    with store.transaction():
+        collection = owned_collection(store, caller, collection_id)
+        if collection["kind"] == "library":
+            raise LibraryError(Reason.LIBRARY_IS_PERMANENT, "The library cannot be deleted")
+        store.delete_collection(collection_id=collection_id, user_id=caller.user_id)
+
+
+def list_collections(store, caller):
+    """The caller's collections: the library first, then playlists by creation."""
+    return store.collections_of_user(caller.user_id)
+
+
+def entries_page(store, caller, collection_id, *, after_position=None, limit):
+    """A page of a collection's entries in position order (keyset paging on the position)."""
+    owned_collection(store, caller, collection_id)
+    return store.entries_page(collection_id=collection_id, after_position=after_position, limit=limit)
+
+
+@dataclass(frozen=True)
+class CollectionState:
+    """What Groove's profile calls CollectionState; ``token`` changes on every change of any collection."""
+
+    token: str
+    track_count: int
+    playlist_count: int
+
+
+def collection_state(store, caller):
+    user = store.user(caller.user_id)
+    library = store.collection(caller.library_id)
+    playlists = store.count_collections(user_id=caller.user_id, kind="playlist")
+    return CollectionState(
+        token=f"1.0.0.0.{user['state_version']}", track_count=library["track_count"], playlist_count=playlists
+    )
+
+
+def check_state_token(store, caller, token):
+    """Refuse (STALE_STATE) a CollectionStateToken that is not the current one: the client's view of the
+    collection is older than what is stored, so its change could undo someone else's. Call it inside the
+    transaction of the change it guards (``store.transaction()`` nests), so nothing slips in between."""
+    if token is not None and token != collection_state(store, caller).token:
+        raise LibraryError(Reason.STALE_STATE, "The collection changed since CollectionStateToken was read")

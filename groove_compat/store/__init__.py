@@ -25,6 +25,14 @@ def now_ms():
     return int(time.time() * 1000)
 
 
+_COLLECTION_COLUMNS = (
+    "id", "user_id", "kind", "name", "is_published", "track_count", "next_position", "version", "created_at",
+    "updated_at",
+)
+_TRACK_COLUMNS = ("id", "guid", "title", "artist", "album", "duration", "track_number", "isrc")
+_ENTRY_COLUMNS = ("position", "added_at", "track_id", "guid", "title", "artist", "album", "duration", "track_number", "isrc")
+
+
 def _placeholders(count):
     return ",".join("?" * count)
 
@@ -297,14 +305,145 @@ class Store:
             connection.execute("UPDATE users SET state_version = state_version + 1 WHERE id = ?", (user_id,))
         return set(stored), set(refused)
 
-    def collection_track_ids(self, collection_id):
-        """Track ids of a collection in position order."""
-        return [
+    def present_entries(self, *, collection_id, track_ids):
+        """The subset of ``track_ids`` that are in the collection (one query)."""
+        if not track_ids:
+            return set()
+        track_ids = list(track_ids)
+        return {
             row[0]
             for row in self.connection.execute(
-                "SELECT track_id FROM entries WHERE collection_id = ? ORDER BY position", (collection_id,)
+                f"SELECT track_id FROM entries WHERE collection_id = ? AND track_id IN ({_placeholders(len(track_ids))})",
+                [collection_id, *track_ids],
             )
-        ]
+        }
+
+    def remove_entries(self, *, collection_id, user_id, track_ids):
+        """Remove tracks from a collection inside the caller's transaction; returns the set removed.
+
+        Positions of the other entries are left as they are: positions order entries, they are not ranks.
+        """
+        present = self.present_entries(collection_id=collection_id, track_ids=track_ids)
+        if not present:
+            return set()
+        connection = self.connection
+        connection.executemany(
+            "DELETE FROM entries WHERE collection_id = ? AND track_id = ?",
+            [(collection_id, track_id) for track_id in present],
+        )
+        self._touch(collection_id=collection_id, user_id=user_id, track_delta=-len(present))
+        return present
+
+    def _touch(self, *, collection_id, user_id, track_delta=0, next_position=None):
+        """Bump a collection's version (and its owner's collection state) after a change."""
+        connection = self.connection
+        if next_position is None:
+            connection.execute(
+                "UPDATE collections SET track_count = track_count + ?, version = version + 1, updated_at = ?"
+                " WHERE id = ?",
+                (track_delta, now_ms(), collection_id),
+            )
+        else:
+            connection.execute(
+                "UPDATE collections SET track_count = track_count + ?, next_position = ?, version = version + 1,"
+                " updated_at = ? WHERE id = ?",
+                (track_delta, next_position, now_ms(), collection_id),
+            )
+        connection.execute("UPDATE users SET state_version = state_version + 1 WHERE id = ?", (user_id,))
+
+    def set_positions(self, *, collection_id, user_id, positions):
+        """Move entries to new positions (``{track_id: position}``) in the caller's transaction. The caller
+        reuses positions the collection already has, so the position counter stays valid."""
+        self.connection.executemany(
+            "UPDATE entries SET position = ? WHERE collection_id = ? AND track_id = ?",
+            [(position, collection_id, track_id) for track_id, position in positions.items()],
+        )
+        self._touch(collection_id=collection_id, user_id=user_id)
+
+    def entry_positions(self, collection_id):
+        """``[(track_id, position), ...]`` of a collection in position order."""
+        return self.connection.execute(
+            "SELECT track_id, position FROM entries WHERE collection_id = ? ORDER BY position", (collection_id,)
+        ).fetchall()
+
+    def entries_page(self, *, collection_id, after_position=None, limit):
+        """Up to ``limit`` entries in position order after ``after_position``: dicts with the entry's
+        position and added_at and the track's catalog fields. Keyset paging: the cost does not grow with
+        the page's place in the collection."""
+        rows = self.connection.execute(
+            "SELECT e.position, e.added_at, t.id, t.guid, t.title, t.artist, t.album, t.duration, t.track_number,"
+            " t.isrc FROM entries e JOIN tracks t ON t.id = e.track_id"
+            " WHERE e.collection_id = ? AND e.position > ? ORDER BY e.position LIMIT ?",
+            (collection_id, -1 if after_position is None else after_position, limit),
+        )
+        return [dict(zip(_ENTRY_COLUMNS, row)) for row in rows]
+
+    def entry_rank(self, *, collection_id, position):
+        """How many entries come before ``position``: the dense 0-based place of an entry."""
+        return self.connection.execute(
+            "SELECT COUNT(*) FROM entries WHERE collection_id = ? AND position < ?", (collection_id, position)
+        ).fetchone()[0]
+
+    def tracks(self, *, organization_id, track_ids):
+        """``{track_id: track dict}`` of the organization's catalog rows among ``track_ids``."""
+        if not track_ids:
+            return {}
+        track_ids = list(track_ids)
+        rows = self.connection.execute(
+            "SELECT id, guid, title, artist, album, duration, track_number, isrc FROM tracks"
+            f" WHERE organization_id = ? AND id IN ({_placeholders(len(track_ids))})",
+            [organization_id, *track_ids],
+        )
+        return {row[0]: dict(zip(_TRACK_COLUMNS, row)) for row in rows}
+
+    def create_collection(self, *, user_id, kind, name=None, is_published=None):
+        """Insert a collection row inside the caller's transaction; returns its id."""
+        created = now_ms()
+        collection_id = self.connection.execute(
+            "INSERT INTO collections (user_id, kind, name, is_published, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (user_id, kind, name, None if is_published is None else int(is_published), created, created),
+        ).lastrowid
+        self.connection.execute("UPDATE users SET state_version = state_version + 1 WHERE id = ?", (user_id,))
+        return collection_id
+
+    def update_collection(self, *, collection_id, user_id, name=None, is_published=None):
+        """Change a collection's name and/or published flag inside the caller's transaction."""
+        if name is not None:
+            self.connection.execute("UPDATE collections SET name = ? WHERE id = ?", (name, collection_id))
+        if is_published is not None:
+            self.connection.execute(
+                "UPDATE collections SET is_published = ? WHERE id = ?", (int(is_published), collection_id)
+            )
+        self._touch(collection_id=collection_id, user_id=user_id)
+
+    def delete_collection(self, *, collection_id, user_id):
+        """Delete a collection and its entries inside the caller's transaction."""
+        self.connection.execute("DELETE FROM entries WHERE collection_id = ?", (collection_id,))
+        self.connection.execute("DELETE FROM collections WHERE id = ?", (collection_id,))
+        self.connection.execute("UPDATE users SET state_version = state_version + 1 WHERE id = ?", (user_id,))
+
+    def collections_of_user(self, user_id, *, kind=None):
+        """The user's collections (dicts as ``collection()``), library first, then by creation."""
+        query = (
+            "SELECT id, user_id, kind, name, is_published, track_count, next_position, version, created_at,"
+            " updated_at FROM collections WHERE user_id = ?"
+        )
+        parameters = [user_id]
+        if kind is not None:
+            query += " AND kind = ?"
+            parameters.append(kind)
+        query += " ORDER BY kind = 'playlist', id"
+        return [dict(zip(_COLLECTION_COLUMNS, row)) for row in self.connection.execute(query, parameters)]
+
+    def count_collections(self, *, user_id, kind):
+        return self.connection.execute(
+            "SELECT COUNT(*) FROM collections WHERE user_id = ? AND kind = ?", (user_id, kind)
+        ).fetchone()[0]
+
+    def collection_track_ids(self, collection_id):
+        """Track ids of a collection in position order."""
+        return [track_id for track_id, _ in self.entry_positions(collection_id)]
 
     def collection(self, collection_id):
         row = self.connection.execute(
@@ -314,11 +453,7 @@ class Store:
         ).fetchone()
         if row is None:
             return None
-        keys = (
-            "id", "user_id", "kind", "name", "is_published", "track_count", "next_position", "version",
-            "created_at", "updated_at",
-        )
-        return dict(zip(keys, row))
+        return dict(zip(_COLLECTION_COLUMNS, row))
 
     def table_counts(self):
         """Row counts of every table (tests and the CLI use this to show that nothing was written)."""
