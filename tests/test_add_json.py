@@ -519,3 +519,31 @@ def test_unknown_groove_paths_get_a_groove_404(client, store, alice, path):
     assert response.status_code == 404
     assert list(validate_json(response.data)) == ["Error"]
     assert store.snapshot() == before
+
+
+# ---------------------------------------------------------------------------------------------------------
+# One transaction per batch
+
+
+def test_an_internal_error_mid_batch_stores_nothing(client, store, alice, monkeypatch):
+    original = store.append_entries
+    written = []
+
+    def append_then_fail(**kwargs):
+        result = original(**kwargs)
+        written.append(store.connection.execute("SELECT COUNT(*) FROM entries").fetchone()[0])
+        raise RuntimeError("the disk is on fire")
+
+    monkeypatch.setattr(store, "append_entries", append_then_fail)
+    before = store.snapshot()
+    response = post(client, {"TrackIds": [TRACK_A, TRACK_B]}, alice)
+    document = answer(response, 500)
+    assert written == [2]  # the rows were in the transaction when it failed
+    assert list(document) == ["Error"]
+    assert document["Error"]["ErrorCode"] == "INTERNAL-SERVER-ERROR"
+    assert response.headers["X-Request-Id"] in document["Error"]["Message"]
+    assert store.snapshot() == before
+
+    monkeypatch.undo()
+    answer(post(client, {"TrackIds": [TRACK_A, TRACK_B]}, alice))
+    assert stored_tracks(store, alice) == rows(store, TRACK_A, TRACK_B)
