@@ -212,6 +212,11 @@ def read_body(type_name):
     g.groove_body_read = True
     try:
         body = request.get_data(cache=False)
+        if request.content_length is None and len(body) >= settings()["MAX_CONTENT_LENGTH"]:
+            # A chunked body is cut at the limit without an error (Werkzeug's LimitedStream stops there):
+            # one more byte from the server's stream tells a body of exactly the limit from a larger one.
+            if request.environ["wsgi.input"].read(1):
+                raise RequestEntityTooLarge()
     except RequestEntityTooLarge:
         raise errors.GrooveError(
             "INVALID_INPUT_PARAMETER",
