@@ -150,6 +150,27 @@ def read_xml(body, type_name):
     return _xml_object(root, type_name, 1), qname.namespace
 
 
+def root_namespace(body):
+    """The namespace of an XML body's root element when it is a Groove namespace, else None.
+
+    Reads only up to the root's start tag (the rest may be missing or malformed) and resolves nothing:
+    used to answer an XML request in its own namespace when the request fails before or while parsing.
+    """
+    if b"<!DOCTYPE" in body or b"<!ENTITY" in body:
+        return None
+    parser = etree.XMLPullParser(
+        events=("start",), resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
+    )
+    try:
+        parser.feed(body)
+        for _, element in parser.read_events():
+            namespace = etree.QName(element).namespace
+            return namespace if namespace in (NS_2013, NS_2016) else None
+    except (etree.XMLSyntaxError, ValueError):
+        pass
+    return None
+
+
 _NIL = "{%s}nil" % NS_INSTANCE
 
 

@@ -91,13 +91,34 @@ def response_format():
             chosen = "xml"
         if chosen or mimetype in WILDCARD_TYPES:
             break
-    g.groove_format = chosen or g.get("groove_body_format") or "json"
+    g.groove_format = chosen or g.get("groove_body_format") or _declared_body_format() or "json"
     return g.groove_format
 
 
 def response_namespace():
     """The namespace of an XML answer: the XML request's, else the configured default (Project decisions 3)."""
-    return g.get("groove_namespace") or NAMESPACES[settings()["XML_DEFAULT_NAMESPACE"]]
+    return g.get("groove_namespace") or _unread_xml_namespace() or NAMESPACES[settings()["XML_DEFAULT_NAMESPACE"]]
+
+
+def _declared_body_format():
+    """The body's format by its Content-Type, for answers written before the body is read (a 401)."""
+    mimetype = request.mimetype.lower()
+    if mimetype in XML_TYPES or mimetype.endswith("+xml"):
+        return "xml"
+    if mimetype in JSON_TYPES or mimetype.endswith("+json"):
+        return "json"
+    return None
+
+
+def _unread_xml_namespace():
+    """The root namespace of an XML body the view never read (it failed first, e.g. 401), or None."""
+    if g.get("groove_body_read") or _declared_body_format() != "xml":
+        return None
+    try:
+        body = request.get_data(cache=True)
+    except RequestEntityTooLarge:
+        return None
+    return codec.root_namespace(body)
 
 
 def _jsonp_callback():
@@ -188,8 +209,14 @@ def read_body(type_name):
             f"Content-Type {mimetype} is not supported: send application/json or application/xml",
             status=415,
         )
+    g.groove_body_read = True
     try:
         body = request.get_data(cache=False)
+        if request.content_length is None and len(body) >= settings()["MAX_CONTENT_LENGTH"]:
+            # A chunked body is cut at the limit without an error (Werkzeug's LimitedStream stops there):
+            # one more byte from the server's stream tells a body of exactly the limit from a larger one.
+            if request.environ["wsgi.input"].read(1):
+                raise RequestEntityTooLarge()
     except RequestEntityTooLarge:
         raise errors.GrooveError(
             "INVALID_INPUT_PARAMETER",
@@ -209,6 +236,8 @@ def read_body(type_name):
             return document
         return codec.read_json(body, type_name)
     except codec.BodyError as error:
+        if fmt == "xml":  # answer in the request's namespace when its root start tag names one
+            g.groove_namespace = codec.root_namespace(body)
         raise errors.GrooveError("INVALID_INPUT_PARAMETER", error.message) from None
 
 
