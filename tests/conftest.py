@@ -112,11 +112,17 @@ def free_port():
         return sock.getsockname()[1]
 
 
+def server_log(process):
+    """What a server started by ``start_server`` has written to its log file so far."""
+    with open(process.log_path, encoding="utf-8", errors="replace") as log:
+        return log.read()
+
+
 def wait_for_http(url, process, timeout=20.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}: {process.stderr.read().decode()[-2000:]}")
+            raise RuntimeError(f"server exited with {process.returncode}: {server_log(process)[-2000:]}")
         try:
             requests.get(url, timeout=1)
             return
@@ -136,13 +142,17 @@ class LiveServer:
 def start_server(database, *, workers=2, extra_env=None, args=()):
     port = free_port()
     env = dict(os.environ, **(extra_env or {}))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "groove_compat.cli", "serve", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-         "--db", str(database), *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=env,
-    )
+    # The log goes to a file, not a pipe: an unread pipe fills up and blocks a busy server.
+    log_path = f"{database}.{port}.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "groove_compat.cli", "serve", "--bind", f"127.0.0.1:{port}", "--workers",
+             str(workers), "--db", str(database), *args],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+    process.log_path = log_path
     url = f"http://127.0.0.1:{port}"
     wait_for_http(url + "/healthz", process)
     return url, process

@@ -13,7 +13,19 @@ import time
 import pytest
 import requests
 
-from conftest import ROOT, TRACK_A, TRACK_B, TRACK_C, UNKNOWN_TRACK, free_port, seeded_database, start_server, stop_server, wait_for_http
+from conftest import (
+    ROOT,
+    TRACK_A,
+    TRACK_B,
+    TRACK_C,
+    UNKNOWN_TRACK,
+    free_port,
+    seeded_database,
+    server_log,
+    start_server,
+    stop_server,
+    wait_for_http,
+)
 from contract_schemas import NS_2013, NS_2016, assert_entry_id_shape, child, element_names, validate_answer
 
 ADD = "/1/content/music/collection/add"
@@ -167,7 +179,7 @@ def test_the_server_log_has_one_json_line_per_request_and_no_access_token(tmp_pa
         request_ids.append(response.headers["X-Request-Id"])
     finally:
         stop_server(process)
-    log = process.stderr.read().decode("utf-8", "replace") + process.stdout.read().decode("utf-8", "replace")
+    log = server_log(process)
     assert secret not in log
     assert users["alice"].token not in log
     lines = {}
