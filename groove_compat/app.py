@@ -10,7 +10,7 @@ import time
 from flask import Flask, g, request
 from werkzeug.exceptions import HTTPException
 
-from . import config, groove, ids
+from . import config, groove, ids, v1
 from .store import Store
 
 access_log = logging.getLogger("groove_compat.access")
@@ -37,6 +37,7 @@ def create_app(test_config=None):
     _configure_logging(app)
     _register_request_hooks(app)
     groove.init_app(app)
+    v1.init_app(app)
     app.add_url_rule("/healthz", "healthz", healthz)
     return app
 
@@ -99,7 +100,7 @@ def _register_request_hooks(app):
         items = g.get("groove_items")
         if items is not None:
             record["items"], record["failed_items"] = items
-        error_code = g.get("groove_error_code")
+        error_code = g.get("groove_error_code") or g.get("error_code")
         if error_code is not None:
             record["error"] = error_code
         access_log.info(json.dumps(record, separators=(",", ":")))

@@ -1,4 +1,4 @@
-"""Operators' commands: ``groove-compat db|catalog|users|tokens|serve|demo``.
+"""Operators' commands: ``groove-compat db|catalog|orgs|users|tokens|serve|demo``.
 
 Every command takes ``--db PATH``; without it the database is ``GROOVE_COMPAT_DATABASE``, then
 ``groove-compat.sqlite`` in the instance folder. These names are part of the interface: scripts depend on them.
@@ -159,6 +159,37 @@ def catalog_import(file, database, organization):
     )
     if summary.bad_rows:
         sys.exit(1 if summary.rows_stored == 0 else 0)
+
+
+# ---------------------------------------------------------------------------------------------------------
+@main.group()
+def orgs():
+    """Create and list organizations (tenants: each has its own catalog and users)."""
+
+
+@orgs.command("create")
+@click.argument("name")
+@database_option
+def orgs_create(name, database):
+    """Create an organization and print its id (org_...), the value of --org elsewhere."""
+    context = Context(database)
+    if not name.strip():
+        raise click.ClickException("the name must not be empty")
+    organization_id = context.store.create_organization(name=name)
+    click.echo(context.codec.public_id("organization", organization_id))
+
+
+@orgs.command("list")
+@database_option
+def orgs_list(database):
+    """List organizations: id, users, tracks, creation time and name (the first is the default one)."""
+    context = Context(database)
+    for organization in context.store.organizations():
+        click.echo(
+            f"{context.codec.public_id('organization', organization['id'])}  "
+            f"{organization['user_count']} users  {organization['track_count']} tracks  "
+            f"created {_when(organization['created_at'])}  {organization['name']}"
+        )
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ Forms:
   and track rows, permuted) + the first 6 bytes of the catalog GUID in .NET byte order (contract 5);
 - playlist ``music.playlist.{guid}`` and ``music.AQM...`` (``01 03`` + the same GUID in .NET byte order);
 - ``music.isrc.{ISRC}`` for catalog look-ups by ISRC;
-- v1 ids ``org_``, ``usr_``, ``tok_``, ``mtrack_``, ``mcoll_`` + 16 hex digits.
+- v1 ids ``org_``, ``usr_``, ``tok_``, ``mtrack_``, ``mcoll_`` + 16 hex digits, and v1 page cursors.
 """
 
 import base64
@@ -140,6 +140,26 @@ class IdCodec:
             return None
         row_id = self._permute(int(digits, 16), prefix.encode(), 64, inverse=True)
         return row_id if 0 < row_id < (1 << 63) else None
+
+    # v1 page cursors: the collection and the position a page ends at, permuted, so a cursor is opaque,
+    # URL-safe, reveals no positions, and is refused by any other collection.
+    def cursor(self, collection_id, position):
+        """The cursor of the entries of ``collection_id`` after ``position`` (22 base64url characters)."""
+        value = self._permute((collection_id << 64) | position, b"cursor", 128)
+        return _b64encode(value.to_bytes(16, "big"))
+
+    def parse_cursor(self, collection_id, text):
+        """The position a cursor of ``collection_id`` continues after, or None if ``text`` is not one."""
+        if not isinstance(text, str) or len(text) != 22:
+            return None
+        raw = _b64decode(text)
+        if raw is None or len(raw) != 16 or _b64encode(raw) != text:
+            return None
+        value = self._permute(int.from_bytes(raw, "big"), b"cursor", 128, inverse=True)
+        position = value & ((1 << 64) - 1)
+        if value >> 64 != collection_id or position >= (1 << 63):
+            return None
+        return position
 
     # Groove collection entry ids.
     def entry_id(self, collection_id, track_id, guid_bytes):

@@ -5,6 +5,7 @@ or not at all. Item failures are values (``Outcome``), never exceptions: the dia
 results or v1 errors.
 """
 
+import collections
 import enum
 from dataclasses import dataclass
 
@@ -19,9 +20,10 @@ class Status(enum.Enum):
     AMBIGUOUS = "ambiguous"  # an ISRC that matches several catalog tracks
     COLLECTION_FULL = "collection_full"
     REMOVED = "removed"
+    ALREADY_ABSENT = "already_absent"  # a remove of a catalog track that was not in the collection
 
 
-SUCCESSES = frozenset({Status.ADDED, Status.ALREADY_PRESENT, Status.REMOVED})
+SUCCESSES = frozenset({Status.ADDED, Status.ALREADY_PRESENT, Status.REMOVED, Status.ALREADY_ABSENT})
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,10 +225,16 @@ def move_tracks(store, codec, caller, input_ids, *, collection_id, before=None):
             raise LibraryError(
                 Reason.INVALID_REORDER, "InsertBeforeTrackId must be an entry of the playlist that is not moved"
             )
-        moved_set = set(moved)
-        rest = [track_id for track_id, _ in order if track_id not in moved_set]
-        at = len(rest) if before is None else rest.index(before_track)
-        _apply_order(store, caller, collection_id, order, rest[:at] + moved + rest[at:])
+        _apply_order(store, caller, collection_id, order, _moved_order(order, moved, before_track))
+
+
+def _moved_order(order, moved, before_track):
+    """``order``'s track ids with ``moved`` (present, unique) as one block just before ``before_track``
+    (None: at the end); the other tracks keep their relative order."""
+    moved_set = set(moved)
+    rest = [track_id for track_id, _ in order if track_id not in moved_set]
+    at = len(rest) if before_track is None else rest.index(before_track)
+    return rest[:at] + moved + rest[at:]
 
 
 def reorder(store, caller, collection_id, track_ids):
@@ -243,7 +251,8 @@ def reorder(store, caller, collection_id, track_ids):
                 "The new order must name every track of the collection exactly once",
                 missing=sorted(current - wanted),
                 unexpected=sorted(wanted - current),
-                duplicated=sorted({t for t in track_ids if track_ids.count(t) > 1}) if duplicates else [],
+                # Counted once: a long list full of repeats must not cost quadratic time.
+                duplicated=sorted(t for t, n in collections.Counter(track_ids).items() if n > 1) if duplicates else [],
             )
         _apply_order(store, caller, collection_id, order, list(track_ids))
 
@@ -320,3 +329,99 @@ def check_state_token(store, caller, token):
     transaction of the change it guards (``store.transaction()`` nests), so nothing slips in between."""
     if token is not None and token != collection_state(store, caller).token:
         raise LibraryError(Reason.STALE_STATE, "The collection changed since CollectionStateToken was read")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Operations on tracks given by their catalog row ids (the v1 dialect names tracks by ``mtrack_`` ids).
+# They resolve the row to its catalog id and go through the same code as the Groove operations.
+
+
+def _catalog_id_of_track(store, caller, track_id):
+    """The ``music.{GUID}`` id of a catalog row of the caller's organization, or None."""
+    guid = store.track_guids(organization_id=caller.organization_id, track_ids=[track_id]).get(track_id)
+    return None if guid is None else ids.catalog_id(guid)
+
+
+def add_track(store, codec, caller, track_id, *, collection_id, library_capacity, playlist_capacity):
+    """Append one catalog track (a row id of the caller's organization) to a collection of the caller.
+
+    Returns the Outcome: ADDED or ALREADY_PRESENT (with the entry's Groove id), NOT_FOUND when the track is
+    not in the caller's organization's catalog, COLLECTION_FULL past the collection kind's capacity.
+    Raises COLLECTION_NOT_FOUND when the collection is absent or someone else's.
+    """
+    with store.transaction():
+        collection = owned_collection(store, caller, collection_id)
+        catalog_id = _catalog_id_of_track(store, caller, track_id)
+        if catalog_id is None:
+            return _NOT_FOUND
+        capacity = library_capacity if collection["kind"] == "library" else playlist_capacity
+        (outcome,) = add_tracks(store, codec, caller, [catalog_id], capacity=capacity, collection_id=collection_id)
+        return outcome
+
+
+def remove_track(store, codec, caller, track_id, *, collection_id):
+    """Remove one catalog track (a row id) from a collection of the caller.
+
+    REMOVED, or ALREADY_ABSENT when the track is in the catalog but not in the collection (a remove is
+    idempotent), or NOT_FOUND when the track is not in the caller's organization's catalog. Raises
+    COLLECTION_NOT_FOUND when the collection is absent or someone else's.
+    """
+    with store.transaction():
+        owned_collection(store, caller, collection_id)
+        catalog_id = _catalog_id_of_track(store, caller, track_id)
+        if catalog_id is None:
+            return _NOT_FOUND
+        (outcome,) = remove_tracks(store, codec, caller, [catalog_id], collection_id=collection_id)
+        return outcome if outcome.status is Status.REMOVED else Outcome(Status.ALREADY_ABSENT)
+
+
+def move_entries(store, caller, collection_id, track_ids, *, before_track_id=None):
+    """Move tracks (row ids, in the given order) as one block to just before ``before_track_id`` (None: to
+    the end); every other entry keeps its relative order.
+
+    INVALID_REORDER with ``not_in_collection`` (the given ids that are not entries of the collection, in
+    request order) or with ``before_is_moved`` when ``before_track_id`` is itself moved.
+    """
+    with store.transaction():
+        owned_collection(store, caller, collection_id)
+        order = store.entry_positions(collection_id)
+        present = {track_id for track_id, _ in order}
+        moved = list(dict.fromkeys(track_ids))
+        named = moved if before_track_id is None else [*moved, before_track_id]
+        absent = list(dict.fromkeys(track_id for track_id in named if track_id not in present))
+        if absent or not moved:
+            raise LibraryError(
+                Reason.INVALID_REORDER, "Moved tracks must be entries of the collection", not_in_collection=absent
+            )
+        if before_track_id in moved:
+            raise LibraryError(
+                Reason.INVALID_REORDER, "The track to move before must not itself be moved", before_is_moved=True
+            )
+        _apply_order(store, caller, collection_id, order, _moved_order(order, moved, before_track_id))
+
+
+@dataclass(frozen=True)
+class EntriesPage:
+    """One page of a collection in position order.
+
+    ``entries`` are ``store.entries_page`` dicts plus ``rank``, the entry's dense 0-based place in the
+    collection; ``next_after`` is the position to continue after, or None on the last page.
+    """
+
+    entries: list
+    next_after: int | None
+
+
+def ranked_entries_page(store, caller, collection_id, *, after_position=None, limit):
+    """Up to ``limit`` entries after ``after_position``, with their dense ranks, read from one snapshot."""
+    with store.read_transaction():
+        owned_collection(store, caller, collection_id)
+        # One row more than asked tells whether another page follows, without a count.
+        rows = store.entries_page(collection_id=collection_id, after_position=after_position, limit=limit + 1)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        if rows:
+            first_rank = store.entry_rank(collection_id=collection_id, position=rows[0]["position"])
+            for offset, row in enumerate(rows):
+                row["rank"] = first_rank + offset
+    return EntriesPage(entries=rows, next_after=rows[-1]["position"] if more else None)

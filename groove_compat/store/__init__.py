@@ -92,6 +92,22 @@ class Store:
             raise
         connection.execute("COMMIT")
 
+    @contextlib.contextmanager
+    def read_transaction(self):
+        """A consistent read: every query inside sees one snapshot of the database (a deferred
+        transaction, which takes no write lock). Nested use joins the outer transaction."""
+        connection = self.connection
+        if connection.in_transaction:
+            yield connection
+            return
+        connection.execute("BEGIN")
+        try:
+            yield connection
+        finally:
+            # Nothing was written: ending the transaction only releases the snapshot.
+            if connection.in_transaction:
+                connection.execute("COMMIT")
+
     # Schema.
     def schema_version(self):
         return self.connection.execute("PRAGMA user_version").fetchone()[0]
@@ -141,6 +157,17 @@ class Store:
             "SELECT id, name, created_at FROM organizations WHERE id = ?", (organization_id,)
         ).fetchone()
         return None if row is None else {"id": row[0], "name": row[1], "created_at": row[2]}
+
+    def organizations(self):
+        """Every organization (dicts as ``organization()``) by id, with its count of users and tracks."""
+        rows = self.connection.execute(
+            "SELECT o.id, o.name, o.created_at,"
+            " (SELECT COUNT(*) FROM users u WHERE u.organization_id = o.id),"
+            " (SELECT COUNT(*) FROM tracks t WHERE t.organization_id = o.id)"
+            " FROM organizations o ORDER BY o.id"
+        )
+        keys = ("id", "name", "created_at", "user_count", "track_count")
+        return [dict(zip(keys, row)) for row in rows]
 
     def create_user(self, *, name, organization_id):
         """Create a user and the user's library collection; returns the user's row id."""

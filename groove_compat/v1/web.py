@@ -1,0 +1,186 @@
+"""HTTP edge of the v1 dialect: authentication, JSON bodies, validation, id resolution and answers."""
+
+import datetime
+import functools
+import json
+
+from flask import current_app, g, request
+from marshmallow import ValidationError
+from werkzeug.exceptions import MethodNotAllowed, NotFound, RequestEntityTooLarge
+
+from .. import auth
+from . import schemas
+from .errors import V1Error, envelope
+
+# Path ids are echoed in error details; longer ones are cut so an answer stays small.
+MAX_ECHOED_ID_LENGTH = 128
+WWW_AUTHENTICATE = 'Bearer realm="groove-compat"'
+
+
+def settings():
+    return current_app.config
+
+
+def store():
+    return current_app.extensions["groove_compat.store"]
+
+
+def id_codec():
+    return current_app.extensions["groove_compat.ids"]
+
+
+def echo(text):
+    return text if text is None or len(text) <= MAX_ECHOED_ID_LENGTH else text[:MAX_ECHOED_ID_LENGTH]
+
+
+def iso_time(milliseconds):
+    """ISO-8601 UTC with milliseconds and a ``Z``."""
+    moment = datetime.datetime.fromtimestamp(milliseconds / 1000, tz=datetime.timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{milliseconds % 1000:03d}Z"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Requests
+
+
+def authenticate():
+    """The caller of the request's credential: ``X-API-Key`` when present and not empty, else an
+    ``Authorization: Bearer`` token (the same credentials the Groove dialect takes). 401 otherwise."""
+    api_key = (request.headers.get("X-API-Key") or "").strip()
+    token = api_key or auth.bearer_token(request.headers.get("Authorization"))
+    try:
+        caller = auth.authenticate(store(), token)
+    except auth.AuthenticationFailure:
+        raise V1Error("AUTHENTICATION_REQUIRED", headers={"WWW-Authenticate": WWW_AUTHENTICATE}) from None
+    g.caller = caller
+    return caller
+
+
+def _reject_constant(name):
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def load_body(schema):
+    """The request's JSON body validated by ``schema``: 415 unless JSON, 413 when too large, INVALID_JSON
+    when it does not parse, VALIDATION_ERROR with messages per field when it does not validate."""
+    mimetype = request.mimetype.lower()
+    if mimetype != "application/json" and not mimetype.endswith("+json"):
+        raise V1Error(
+            "UNSUPPORTED_MEDIA_TYPE",
+            system_message=f"Content-Type {mimetype[:100] or '(none)'} is not supported: send application/json",
+            headers={"Accept-Patch": "application/json"} if request.method == "PATCH" else None,
+        )
+    body = request.get_data(cache=False)  # RequestEntityTooLarge past MAX_CONTENT_LENGTH: 413
+    try:
+        document = json.loads(body.decode("utf-8-sig"), parse_constant=_reject_constant)
+    except UnicodeDecodeError:
+        raise V1Error("INVALID_JSON", system_message="The body is not UTF-8") from None
+    except json.JSONDecodeError as error:
+        raise V1Error(
+            "INVALID_JSON",
+            system_message=f"Malformed JSON body: {error.msg}",
+            details={"line": error.lineno, "column": error.colno},
+        ) from None
+    except (ValueError, RecursionError) as error:
+        raise V1Error("INVALID_JSON", system_message=f"Malformed JSON body: {str(error)[:100]}") from None
+    return validate(schema, document)
+
+
+def load_query(schema):
+    """The query string validated by ``schema`` (first value of each parameter)."""
+    return validate(schema, request.args.to_dict(flat=True))
+
+
+def validate(schema, document):
+    try:
+        return schema.load(document)
+    except ValidationError as error:
+        raise V1Error("VALIDATION_ERROR", details={"fields": error.normalized_messages()}) from None
+
+
+def require_organization(caller, organization_id, not_found):
+    """Raise ``not_found`` unless the path's organization is the caller's."""
+    if id_codec().parse_public_id("organization", organization_id) != caller.organization_id:
+        raise not_found
+
+
+def row_id(kind, public_id):
+    """The row behind a v1 id, or None (malformed, or not of this install's key)."""
+    return id_codec().parse_public_id(kind, public_id)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Answers
+
+
+def answer(schema, data, status=200, headers=None):
+    response = current_app.response_class(
+        json.dumps(schema.dump(data), ensure_ascii=False, separators=(",", ":")),
+        status=status,
+        content_type="application/json",
+    )
+    if headers:
+        response.headers.update(headers)
+    return response
+
+
+_acknowledgement = schemas.Acknowledgement()
+
+
+def acknowledge(public_id, detail, status=200, headers=None):
+    """The seed's mutation acknowledgement: ``{"success": true, "id", "detail"}``."""
+    return answer(_acknowledgement, {"success": True, "id": public_id, "detail": detail}, status, headers)
+
+
+def render_error(error):
+    g.error_code = error.code
+    response = current_app.response_class(
+        json.dumps(envelope(error, g.get("request_id", "-")), ensure_ascii=False, separators=(",", ":")),
+        status=error.status,
+        content_type="application/json",
+    )
+    response.headers.update(error.headers)
+    return response
+
+
+def v1_endpoint(view):
+    """Answer a view's V1Errors with the envelope."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        try:
+            return view(*args, **kwargs)
+        except V1Error as error:
+            return render_error(error)
+
+    return wrapper
+
+
+def render_http_exception(exception):
+    """Routing and protocol answers under ``/v1/`` (404, 405, 413, ...): the envelope, never HTML."""
+    if isinstance(exception, NotFound):
+        error = V1Error("RESOURCE_NOT_FOUND", system_message="No such endpoint", details={"path": echo(request.path)})
+    elif isinstance(exception, MethodNotAllowed):
+        methods = sorted(exception.valid_methods or ())
+        allowed = ", ".join(methods)
+        error = V1Error(
+            "METHOD_NOT_ALLOWED",
+            system_message=f"Method {request.method[:20]} is not allowed here: use {allowed}",
+            details={"allowed_methods": methods},
+            headers={"Allow": allowed},
+        )
+    elif isinstance(exception, RequestEntityTooLarge):
+        error = V1Error(
+            "PAYLOAD_TOO_LARGE",
+            system_message=f"The request body is larger than {settings()['MAX_CONTENT_LENGTH']} bytes",
+            details={"max_bytes": settings()["MAX_CONTENT_LENGTH"]},
+        )
+    elif (exception.code or 500) >= 500:
+        return render_internal_error(g.get("request_id", "-"))
+    else:
+        error = V1Error("VALIDATION_ERROR", system_message=exception.description, status=exception.code)
+    return render_error(error)
+
+
+def render_internal_error(request_id):
+    return render_error(V1Error("INTERNAL_ERROR"))
