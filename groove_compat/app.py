@@ -8,9 +8,11 @@ import sys
 import time
 
 from flask import Flask, g, request
+from marshmallow import Schema, fields, validate
 from werkzeug.exceptions import HTTPException
 
-from . import config, groove, ids, v1
+from . import config, groove, ids, openapi, v1
+from .openapi import Response, documented
 from .store import Store
 
 access_log = logging.getLogger("groove_compat.access")
@@ -36,6 +38,7 @@ def create_app(test_config=None):
     app.extensions["groove_compat.error_renderers"] = []
     _configure_logging(app)
     _register_request_hooks(app)
+    openapi.init_app(app)
     groove.init_app(app)
     v1.init_app(app)
     app.add_url_rule("/healthz", "healthz", healthz)
@@ -123,6 +126,18 @@ def _register_request_hooks(app):
         return render_internal(request_id)
 
 
+class HealthSchema(Schema):
+    status = fields.String(required=True, validate=validate.OneOf(["ok", "unavailable"]))
+    database = fields.String(
+        required=True, metadata={"description": "`ok`, or why the database cannot be used (not initialised, ...)."}
+    )
+
+
+@documented(
+    "Process and database health",
+    responses={200: HealthSchema, 503: Response(body=HealthSchema, description="The database cannot be used.")},
+    security=[],
+)
 def healthz():
     """Process and database health: 200 when the database answers at the current schema, else 503."""
     from flask import current_app

@@ -321,5 +321,17 @@ def demo(bind, workers, database):
     _run_server(context, bind, workers, 1)
 
 
+# ---------------------------------------------------------------------------------------------------------
+# The published OpenAPI document (kept in its own block: other commands are added above).
+@main.command("openapi")
+def openapi_command():
+    """Print the OpenAPI document that GET /openapi.json serves (JSON). With the default settings this is
+    schemas/openapi.json: regenerate it with `groove-compat openapi > schemas/openapi.json`."""
+    from . import openapi
+
+    app = create_app()
+    click.echo(openapi.document_text(openapi.document(app)), nl=False)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -10,6 +10,10 @@ readers do not depend on it, but byte-compatible answers do.
 - ``["TrackActionResult"]``: a list of objects, each written as an element named after its contract;
 - ``("strings", "Genre")``: a list of strings, each item element named as given;
 - absent: a scalar (str, int, bool, ``datetime``, ``timedelta``).
+
+``scalars`` gives the kind of each scalar member that is not a string, for the published documents
+(OpenAPI, ``groove/apidoc.py``): ``"integer"``, ``"boolean"``, ``"date-time"`` or ``"duration"``.
+The encoders do not need it (they write the Python value they are given).
 """
 
 from typing import NamedTuple
@@ -26,6 +30,7 @@ class Contract(NamedTuple):
     xml: tuple
     types: dict = {}
     xml_2016: tuple | None = None  # only Album and Playlist differ between the namespace profiles
+    scalars: dict = {}  # member -> "integer" | "boolean" | "date-time" | "duration"; absent: a string
 
     def xml_order(self, namespace):
         return self.xml_2016 if (self.xml_2016 is not None and namespace == NS_2016) else self.xml

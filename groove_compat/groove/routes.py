@@ -5,8 +5,9 @@ import json
 from flask import Blueprint, g
 
 from .. import ids, library
+from ..openapi import Example, documented
 from . import schemas, web
-from .errors import MESSAGE_INVALID_CONTENT_ID
+from .errors import MESSAGE_INVALID_CONTENT_ID, error_object
 
 blueprint = Blueprint("groove", __name__)
 
@@ -28,7 +29,46 @@ def input_id_text(item):
     return json.dumps(item, ensure_ascii=False, separators=(",", ":"))
 
 
+# Seed 003's exchange, for the published documentation (codes respelled in the deployment's style there).
+ADD_REQUEST_EXAMPLE = Example(
+    "seed 003",
+    {"TrackIds": ["music.9bb2c5c5-455c-4c15-827c-f9bfd759a458", "music.A83EB907-0100-11DB-89CA-0019B92A3933"]},
+    "One id that is in no catalog, one catalog track",
+)
+ADD_RESPONSE_EXAMPLE = Example(
+    "seed 003",
+    {
+        "TrackActionResults": [
+            {
+                "InputId": "music.9BB2C5C5-455C-4C15-827C-F9BFD759A458",
+                "Error": error_object("COLLECTION_INVALID_ID", MESSAGE_INVALID_CONTENT_ID, style="underscore"),
+            },
+            {"InputId": "music.A83EB907-0100-11DB-89CA-0019B92A3933", "Id": "music.AQQfZ78ml185KUqtiDc9dx6i6Ae5PqgAAQ"},
+        ],
+        "Error": error_object("COLLECTION_SOME_OPERATIONS_FAILED", style="underscore"),
+    },
+    "Partial failure: the unknown id fails alone, the catalog track is added (HTTP 200)",
+)
+
+
 @blueprint.route("/1/content/<namespace>/collection/add", methods=["POST"])
+@documented(
+    "Add tracks to the caller's collection",
+    request="TrackActionRequest",
+    responses={
+        200: "TrackActionResponse",
+        400: {
+            "MISSING_INPUT_PARAMETER": "`TrackIds` is absent, null or empty",
+            "INVALID_INPUT_PARAMETER": "`TrackIds` is not a list",
+            "COLLECTION_INVALID_OPERATION": "more ids than `GROOVE_COMPAT_MAX_BATCH_SIZE` (100 by default)",
+        },
+    },
+    item_errors={
+        "COLLECTION_INVALID_ID": "the id is malformed, not in the catalog, or an ambiguous ISRC",
+        "COLLECTION_FULL": "the collection already holds its capacity (`GROOVE_COMPAT_COLLECTION_CAPACITY`)",
+    },
+    examples={"request": ADD_REQUEST_EXAMPLE, 200: ADD_RESPONSE_EXAMPLE},
+)
 @web.groove_endpoint("TrackActionResponse")
 def add(namespace):
     """Add catalog tracks to the caller's collection: one TrackActionResult per id, in input order."""

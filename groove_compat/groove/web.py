@@ -266,6 +266,14 @@ def require_music_namespace(namespace):
         )
 
 
+def check_format_parameters():
+    """Refuse a bad ``contentType`` or ``jsonp`` before the view runs: an answer that cannot be written must
+    not come after a write (it would be a 400 whose request changed the collection)."""
+    if query_param("contentType") is not None:
+        response_format()  # the parameter outranks Accept and the body, so deciding now changes nothing
+    _jsonp_callback()
+
+
 def groove_endpoint(response_type):
     """Mark a view with its response type, and answer its GrooveErrors in that type."""
 
@@ -276,6 +284,7 @@ def groove_endpoint(response_type):
         def wrapper(*args, **kwargs):
             g.groove_response_type = response_type
             try:
+                check_format_parameters()
                 return view(*args, **kwargs)
             except errors.GrooveError as error:
                 return render_error(error)
