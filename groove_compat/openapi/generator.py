@@ -66,9 +66,11 @@ def package_version():
         return "0.0.0"
 
 
-def component_name(schema_class):
-    """Component name of a marshmallow schema: its class name without ``Schema``; a dialect sub-package other
-    than the Groove one prefixes it (``v1.Track``), so that two dialects' objects of one name stay apart."""
+def component_name(schema):
+    """Component name of a marshmallow schema (class, or instance as apispec passes nested ones): its class name
+    without ``Schema``; a dialect sub-package other than the Groove one prefixes it (``v1.Track``), so that two
+    dialects' objects of one name stay apart."""
+    schema_class = schema if isinstance(schema, type) else type(schema)
     name = schema_class.__name__
     if name.endswith("Schema") and len(name) > len("Schema"):
         name = name[: -len("Schema")]
