@@ -410,9 +410,9 @@ def _app_with(database_path, blueprint):
 def test_a_v1_route_plugs_in_by_declaring_itself(database_path, users):
     blueprint = Blueprint("v1test", __name__)
 
-    @blueprint.route("/v1/music/<organization_id>/collections/<collection_id>/tracks", methods=["POST"])
+    @blueprint.route("/v1/music/<organization_id>/collections/<collection_id>/echo", methods=["POST"])
     @documented(
-        "Add a track to a collection",
+        "Echo a track id",
         request=EchoSchema,
         responses={200: EchoSchema},
         parameters=[{"in": "path", "name": "collection_id", "description": "The collection id (mcoll_)."}],
@@ -424,9 +424,9 @@ def test_a_v1_route_plugs_in_by_declaring_itself(database_path, users):
     assert openapi.undocumented_routes(app) == []
     document = openapi.document(app)
     validate(document)
-    operation = document["paths"]["/v1/music/{organization_id}/collections/{collection_id}/tracks"]["post"]
+    operation = document["paths"]["/v1/music/{organization_id}/collections/{collection_id}/echo"]["post"]
     assert operation["tags"] == ["v1"]
-    assert operation["security"] == [{"apiKey": []}]
+    assert operation["security"] == [{"apiKey": []}, {"bearer": []}]
     assert [p["name"] for p in operation["parameters"]] == ["organization_id", "collection_id"]
     assert operation["parameters"][1]["description"] == "The collection id (mcoll_)."
     assert operation["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Echo"}

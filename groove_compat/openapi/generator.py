@@ -2,7 +2,8 @@
 
 Each route belongs to the dialect with the longest matching path prefix; the dialect turns the view's
 declaration (``declarations.documented``) into an operation. ``Dialect`` below is the generic behaviour
-(marshmallow or JSON Schema bodies, JSON only); the Groove dialect subclasses it in ``groove/apidoc.py``.
+(marshmallow or JSON Schema bodies, JSON only); the dialects subclass it in ``groove/apidoc.py`` and
+``v1/apidoc.py``.
 """
 
 import importlib.metadata
@@ -27,7 +28,8 @@ SECURITY_SCHEMES = {
         "type": "http",
         "scheme": "bearer",
         "description": (
-            "A user token in `Authorization: Bearer <token>` (Groove dialect). Tokens are issued with "
+            "A user token in `Authorization: Bearer <token>` (Groove dialect; the v1 dialect takes it too when "
+            "no `X-API-Key` is sent). Tokens are issued with "
             "`groove-compat tokens issue USER`, shown once, and revoked with `groove-compat tokens revoke`."
         ),
     },
@@ -52,7 +54,8 @@ One server, one SQLite store, two wire dialects over the same collections:
 
 - **Groove** (`/1/...`): what legacy Groove Music collection clients send, answered as Microsoft's retired \
 service did: JSON and DataContract XML, Groove error bodies.
-- **v1** (`/v1/...`): an organization-scoped API over the same data, authenticated with `X-API-Key`.
+- **v1** (`/v1/...`): an organization-scoped JSON API over the same data, authenticated with `X-API-Key` \
+(or `Authorization: Bearer`).
 - **Operations**: health and this documentation.
 
 This document is generated from the running code (`groove-compat openapi` prints it); the reference page \
@@ -310,20 +313,7 @@ def _merge_errors(automatic, declared):
     return merged
 
 
-class V1Dialect(Dialect):
-    """The v1 dialect until it registers a richer description of its own: JSON, marshmallow, X-API-Key."""
-
-    name = "v1"
-    prefix = "/v1/"
-    description = (
-        "Organization-scoped collections over the same store: `X-API-Key` authentication, idempotent append, "
-        "404 for anything the caller does not own, one error envelope with `trace_id` and `timestamp`."
-    )
-    security = ("apiKey",)
-    order = 20
-
-
-DEFAULT_DIALECTS = (V1Dialect(), Dialect())
+DEFAULT_DIALECTS = (Dialect(),)
 
 
 def dialects_of(app):

@@ -82,8 +82,8 @@ def timestamp(moment=None):
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def envelope(error, trace_id):
-    """The body of an error answer, members in the seed's order."""
+def envelope(error, trace_id, moment=None):
+    """The body of an error answer, members in the seed's order (``moment``: now, unless given)."""
     return {
         "success": False,
         "error": {
@@ -94,6 +94,6 @@ def envelope(error, trace_id):
             "status": error.status,
             "details": error.details,
             "trace_id": trace_id,
-            "timestamp": timestamp(),
+            "timestamp": timestamp(moment),
         },
     }

@@ -7,6 +7,8 @@ carries a ``description`` in its metadata for the OpenAPI document.
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from .errors import CATALOG
+
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 MAX_NAME_LENGTH = 200
@@ -104,100 +106,164 @@ class ListTracksQuery(_Request):
         metadata={"description": f"Most entries in the page: 1 to {MAX_PAGE_SIZE} (default {DEFAULT_PAGE_SIZE})."},
     )
     cursor = fields.String(
-        load_default=None,
         validate=validate.Length(max=64),
         metadata={"description": "Opaque cursor from a previous page's next_cursor; absent: the first page."},
     )
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Responses
+# Responses. Every member is always written (``required`` tells the OpenAPI document so; dumping ignores it),
+# and no other member is (marshmallow's default ``unknown = RAISE`` makes apispec say additionalProperties false).
+
+TIME = {"format": "date-time", "pattern": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$"}
+
+
+def _always_true():
+    return fields.Boolean(required=True, validate=validate.Equal(True), metadata={"description": "Always true."})
 
 
 class Acknowledgement(Schema):
     """The answer of every mutation (seed 000)."""
 
-    success = fields.Boolean(metadata={"description": "Always true."})
-    id = fields.String(metadata={"description": "The id of the track or collection the mutation was about."})
-    detail = fields.String(metadata={"description": "What happened, for people."})
+    success = _always_true()
+    id = fields.String(
+        required=True, metadata={"description": "The id of the track or collection the mutation was about."}
+    )
+    detail = fields.String(required=True, metadata={"description": "What happened, for people."})
 
 
 class TrackEntry(Schema):
     """One track in a collection."""
 
-    id = fields.String(metadata={"description": "The track id (mtrack_)."})
-    groove_catalog_id = fields.String(metadata={"description": "The track's Groove catalog id (music.{GUID})."})
-    groove_collection_id = fields.String(
-        metadata={"description": "The entry's Groove collection id (music.AQQ...), as the Groove dialect answers."}
+    id = fields.String(required=True, metadata={"description": "The track id (mtrack_).", "pattern": TRACK_ID_PATTERN})
+    groove_catalog_id = fields.String(
+        required=True, metadata={"description": "The track's Groove catalog id (music.{GUID})."}
     )
-    title = fields.String(metadata={"description": "Track title."})
-    artist = fields.String(allow_none=True, metadata={"description": "Artist name, or null."})
-    album = fields.String(allow_none=True, metadata={"description": "Album name, or null."})
-    duration = fields.Integer(allow_none=True, metadata={"description": "Duration in whole seconds, or null."})
-    track_number = fields.Integer(allow_none=True, metadata={"description": "Number on its album, or null."})
-    isrc = fields.String(allow_none=True, metadata={"description": "ISRC (12 characters), or null."})
-    position = fields.Integer(metadata={"description": "Dense 0-based place in the collection."})
-    added_at = fields.String(metadata={"description": "When the track was added (ISO-8601, UTC)."})
+    groove_collection_id = fields.String(
+        required=True,
+        metadata={"description": "The entry's Groove collection id (music.AQQ...), as the Groove dialect answers."},
+    )
+    title = fields.String(required=True, metadata={"description": "Track title."})
+    artist = fields.String(required=True, allow_none=True, metadata={"description": "Artist name, or null."})
+    album = fields.String(required=True, allow_none=True, metadata={"description": "Album name, or null."})
+    duration = fields.Integer(
+        required=True, allow_none=True, metadata={"description": "Duration in whole seconds, or null."}
+    )
+    track_number = fields.Integer(
+        required=True, allow_none=True, metadata={"description": "Number on its album, or null."}
+    )
+    isrc = fields.String(required=True, allow_none=True, metadata={"description": "ISRC (12 characters), or null."})
+    position = fields.Integer(
+        required=True,
+        validate=validate.Range(min=0),
+        metadata={"description": "Dense 0-based place in the collection."},
+    )
+    added_at = fields.String(
+        required=True, metadata={"description": "When the track was added (ISO-8601, UTC, milliseconds).", **TIME}
+    )
 
 
 class TrackPage(Schema):
     """Answer of ``GET .../collections/{collection_id}/tracks``."""
 
-    success = fields.Boolean(metadata={"description": "Always true."})
-    data = fields.List(fields.Nested(TrackEntry), metadata={"description": "Entries in position order."})
-    has_more = fields.Boolean(metadata={"description": "Whether another page follows."})
+    success = _always_true()
+    data = fields.List(
+        fields.Nested(TrackEntry), required=True, metadata={"description": "Entries in position order."}
+    )
+    has_more = fields.Boolean(required=True, metadata={"description": "Whether another page follows."})
     next_cursor = fields.String(
-        allow_none=True, metadata={"description": "Pass as cursor for the next page; null on the last page."}
+        required=True,
+        allow_none=True,
+        metadata={"description": "Pass as cursor for the next page; null on the last page."},
     )
 
 
 class Collection(Schema):
     """A collection: the caller's library (exactly one) or a playlist."""
 
-    id = fields.String(metadata={"description": "The collection id (mcoll_)."})
-    kind = fields.String(metadata={"description": "'library' (the Groove collection) or 'playlist'."})
-    name = fields.String(allow_none=True, metadata={"description": "The playlist's name; null for the library."})
-    track_count = fields.Integer(metadata={"description": "Number of tracks."})
+    id = fields.String(
+        required=True, metadata={"description": "The collection id (mcoll_).", "pattern": COLLECTION_ID_PATTERN}
+    )
+    kind = fields.String(
+        required=True,
+        validate=validate.OneOf(["library", "playlist"]),
+        metadata={"description": "'library' (the Groove collection) or 'playlist'."},
+    )
+    name = fields.String(
+        required=True, allow_none=True, metadata={"description": "The playlist's name; null for the library."}
+    )
+    track_count = fields.Integer(
+        required=True, validate=validate.Range(min=0), metadata={"description": "Number of tracks."}
+    )
     groove_playlist_id = fields.String(
+        required=True,
         allow_none=True,
         metadata={"description": "The playlist's Groove id (music.playlist.{guid}); null for the library."},
     )
-    created_at = fields.String(metadata={"description": "Creation time (ISO-8601, UTC)."})
-    updated_at = fields.String(metadata={"description": "Time of the last change (ISO-8601, UTC)."})
+    created_at = fields.String(required=True, metadata={"description": "Creation time (ISO-8601, UTC).", **TIME})
+    updated_at = fields.String(
+        required=True, metadata={"description": "Time of the last change (ISO-8601, UTC).", **TIME}
+    )
 
 
 class CollectionAnswer(Schema):
     """Answer of ``GET .../collections/{collection_id}``."""
 
-    success = fields.Boolean(metadata={"description": "Always true."})
-    data = fields.Nested(Collection, metadata={"description": "The collection."})
+    success = _always_true()
+    data = fields.Nested(Collection, required=True, metadata={"description": "The collection."})
 
 
 class CollectionList(Schema):
     """Answer of ``GET .../collections``: the library first, then playlists by creation."""
 
-    success = fields.Boolean(metadata={"description": "Always true."})
-    data = fields.List(fields.Nested(Collection), metadata={"description": "The caller's collections."})
+    success = _always_true()
+    data = fields.List(
+        fields.Nested(Collection), required=True, metadata={"description": "The caller's collections."}
+    )
 
 
 class ErrorBody(Schema):
-    code = fields.String(metadata={"description": "Machine-readable error code, e.g. RESOURCE_NOT_FOUND."})
-    message = fields.String(metadata={"description": "For people."})
-    system_message = fields.String(metadata={"description": "Technical reason."})
-    type = fields.String(metadata={"description": "authentication_error, client_error or server_error."})
-    status = fields.Integer(metadata={"description": "The HTTP status."})
+    """What went wrong: ``errors.CATALOG`` gives each code its status, type and message."""
+
+    code = fields.String(
+        required=True,
+        validate=validate.OneOf(list(CATALOG)),
+        metadata={"description": "Machine-readable error code, e.g. RESOURCE_NOT_FOUND."},
+    )
+    message = fields.String(required=True, metadata={"description": "For people; one per code."})
+    system_message = fields.String(required=True, metadata={"description": "Technical reason."})
+    type = fields.String(
+        required=True,
+        validate=validate.OneOf(sorted({error_type for _, error_type, _, _ in CATALOG.values()})),
+        metadata={"description": "authentication_error, client_error or server_error."},
+    )
+    status = fields.Integer(required=True, metadata={"description": "The HTTP status."})
     details = fields.Dict(
+        required=True,
         metadata={
             "description": "Ids the request named, or for VALIDATION_ERROR ``fields``: messages per member "
             "(list items by index)."
-        }
+        },
     )
-    trace_id = fields.String(metadata={"description": "The request id, also in X-Request-Id and the server log."})
-    timestamp = fields.String(metadata={"description": "When the error happened (ISO-8601, UTC, seconds)."})
+    trace_id = fields.String(
+        required=True,
+        metadata={
+            "description": "The request id, also in X-Request-Id and the server log.",
+            "pattern": r"^req_[0-9a-f]{16}$",
+        },
+    )
+    timestamp = fields.String(
+        required=True,
+        metadata={
+            "description": "When the error happened (ISO-8601, UTC, seconds).",
+            "format": "date-time",
+            "pattern": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$",
+        },
+    )
 
 
 class ErrorEnvelope(Schema):
     """The body of every v1 error."""
 
-    success = fields.Boolean(metadata={"description": "Always false."})
-    error = fields.Nested(ErrorBody)
+    success = fields.Boolean(required=True, validate=validate.Equal(False), metadata={"description": "Always false."})
+    error = fields.Nested(ErrorBody, required=True)

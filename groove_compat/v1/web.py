@@ -51,9 +51,59 @@ def authenticate():
     try:
         caller = auth.authenticate(store(), token)
     except auth.AuthenticationFailure:
-        raise V1Error("AUTHENTICATION_REQUIRED", headers={"WWW-Authenticate": WWW_AUTHENTICATE}) from None
+        raise authentication_required() from None
     g.caller = caller
     return caller
+
+
+# The errors of the dialect's edge, built in one place so that the published examples are these very objects.
+
+
+def authentication_required():
+    return V1Error("AUTHENTICATION_REQUIRED", headers={"WWW-Authenticate": WWW_AUTHENTICATE})
+
+
+def unsupported_media_type(mimetype, method):
+    return V1Error(
+        "UNSUPPORTED_MEDIA_TYPE",
+        system_message=f"Content-Type {mimetype[:100] or '(none)'} is not supported: send application/json",
+        headers={"Accept-Patch": "application/json"} if method == "PATCH" else None,
+    )
+
+
+def payload_too_large(max_bytes):
+    return V1Error(
+        "PAYLOAD_TOO_LARGE",
+        system_message=f"The request body is larger than {max_bytes} bytes",
+        details={"max_bytes": max_bytes},
+    )
+
+
+def method_not_allowed(method, valid_methods):
+    methods = sorted(valid_methods)
+    allowed = ", ".join(methods)
+    return V1Error(
+        "METHOD_NOT_ALLOWED",
+        system_message=f"Method {method[:20]} is not allowed here: use {allowed}",
+        details={"allowed_methods": methods},
+        headers={"Allow": allowed},
+    )
+
+
+def organization_not_found(organization_id):
+    return V1Error(
+        "RESOURCE_NOT_FOUND",
+        system_message="Organization not found",
+        details={"organization_id": echo(organization_id)},
+    )
+
+
+def no_such_endpoint(path):
+    return V1Error("RESOURCE_NOT_FOUND", system_message="No such endpoint", details={"path": echo(path)})
+
+
+def internal_error():
+    return V1Error("INTERNAL_ERROR")
 
 
 def _reject_constant(name):
@@ -65,12 +115,14 @@ def load_body(schema):
     when it does not parse, VALIDATION_ERROR with messages per field when it does not validate."""
     mimetype = request.mimetype.lower()
     if mimetype != "application/json" and not mimetype.endswith("+json"):
-        raise V1Error(
-            "UNSUPPORTED_MEDIA_TYPE",
-            system_message=f"Content-Type {mimetype[:100] or '(none)'} is not supported: send application/json",
-            headers={"Accept-Patch": "application/json"} if request.method == "PATCH" else None,
-        )
+        raise unsupported_media_type(mimetype, request.method)
     body = request.get_data(cache=False)  # RequestEntityTooLarge past MAX_CONTENT_LENGTH: 413
+    return validate(schema, parse_json(body))
+
+
+def parse_json(body):
+    """The JSON document of a request body (bytes), or INVALID_JSON: not UTF-8, malformed (with its line
+    and column), NaN or Infinity, or nested too deep."""
     try:
         document = json.loads(body.decode("utf-8-sig"), parse_constant=_reject_constant)
     except UnicodeDecodeError:
@@ -83,7 +135,7 @@ def load_body(schema):
         ) from None
     except (ValueError, RecursionError) as error:
         raise V1Error("INVALID_JSON", system_message=f"Malformed JSON body: {str(error)[:100]}") from None
-    return validate(schema, document)
+    return document
 
 
 def load_query(schema):
@@ -159,22 +211,11 @@ def v1_endpoint(view):
 def render_http_exception(exception):
     """Routing and protocol answers under ``/v1/`` (404, 405, 413, ...): the envelope, never HTML."""
     if isinstance(exception, NotFound):
-        error = V1Error("RESOURCE_NOT_FOUND", system_message="No such endpoint", details={"path": echo(request.path)})
+        error = no_such_endpoint(request.path)
     elif isinstance(exception, MethodNotAllowed):
-        methods = sorted(exception.valid_methods or ())
-        allowed = ", ".join(methods)
-        error = V1Error(
-            "METHOD_NOT_ALLOWED",
-            system_message=f"Method {request.method[:20]} is not allowed here: use {allowed}",
-            details={"allowed_methods": methods},
-            headers={"Allow": allowed},
-        )
+        error = method_not_allowed(request.method, exception.valid_methods or ())
     elif isinstance(exception, RequestEntityTooLarge):
-        error = V1Error(
-            "PAYLOAD_TOO_LARGE",
-            system_message=f"The request body is larger than {settings()['MAX_CONTENT_LENGTH']} bytes",
-            details={"max_bytes": settings()["MAX_CONTENT_LENGTH"]},
-        )
+        error = payload_too_large(settings()["MAX_CONTENT_LENGTH"])
     elif (exception.code or 500) >= 500:
         return render_internal_error(g.get("request_id", "-"))
     else:
@@ -183,4 +224,4 @@ def render_http_exception(exception):
 
 
 def render_internal_error(request_id):
-    return render_error(V1Error("INTERNAL_ERROR"))
+    return render_error(internal_error())
