@@ -48,18 +48,20 @@ def add_tracks(store, codec, caller, input_ids, *, capacity):
     already in the library succeed with the same entry id and store nothing twice.
     """
     library_id = caller.library_id
-    # Pass 1: parse every item without touching the store.
-    parsed = []  # per item: ("guid", bytes) | ("isrc", str) | ("track", track_id, guid_prefix) | None
+    # Pass 1: parse every item without touching the store. A catalog GUID (the usual item) is kept as its
+    # bare 16 bytes, the other forms as tagged tuples: no per-item tuple for the common case.
+    parsed = []  # per item: bytes (a catalog GUID) | ("isrc", str) | ("track", track_id, guid_prefix) | None
     guids = set()
     isrcs = set()
     entry_track_ids = set()
+    parse_catalog_guid = ids.parse_catalog_guid
     for item in input_ids:
         if type(item) is not str:
             parsed.append(None)
             continue
-        guid = ids.parse_catalog_guid(item)
+        guid = parse_catalog_guid(item)
         if guid is not None:
-            parsed.append(("guid", guid))
+            parsed.append(guid)
             guids.add(guid)
             continue
         isrc = ids.parse_isrc_id(item)
@@ -93,10 +95,16 @@ def add_tracks(store, codec, caller, input_ids, *, capacity):
             if item is None:
                 resolved.append(_INVALID)
                 continue
+            if type(item) is bytes:
+                track_id = track_of_guid.get(item)
+                if track_id is None:
+                    resolved.append(_NOT_FOUND)
+                else:
+                    resolved.append(track_id)
+                    wanted[track_id] = None
+                continue
             form = item[0]
-            if form == "guid":
-                track_id = track_of_guid.get(item[1])
-            elif form == "isrc":
+            if form == "isrc":
                 matches = tracks_of_isrc.get(item[1], ())
                 if len(matches) > 1:
                     resolved.append(_AMBIGUOUS)
@@ -122,15 +130,16 @@ def add_tracks(store, codec, caller, input_ids, *, capacity):
         )
 
     outcomes = []
+    append = outcomes.append
     seen = set()
     entry_id = codec.entry_id
     for item in resolved:
         if type(item) is Outcome:
-            outcomes.append(item)
+            append(item)
         elif item in full:
-            outcomes.append(Outcome(Status.COLLECTION_FULL))
+            append(Outcome(Status.COLLECTION_FULL))
         else:
             status = Status.ADDED if item in added and item not in seen else Status.ALREADY_PRESENT
             seen.add(item)
-            outcomes.append(Outcome(status, entry_id(library_id, item, guid_of_track[item])))
+            append(Outcome(status, entry_id(library_id, item, guid_of_track[item])))
     return outcomes
