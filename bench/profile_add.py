@@ -16,6 +16,9 @@ import time
 
 BENCH = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(BENCH)
+# --root DIR profiles the groove_compat package of another checkout (A/B against an older commit).
+if "--root" in sys.argv:
+    ROOT = os.path.abspath(sys.argv[sys.argv.index("--root") + 1])
 sys.path.insert(0, ROOT)
 sys.path.insert(0, BENCH)
 
@@ -59,6 +62,8 @@ def main():
     parser.add_argument("--profiler", choices=("none", "cprofile", "pyinstrument"), default="none")
     parser.add_argument("--workdir", default=os.path.join(BENCH, ".work"))
     parser.add_argument("--synchronous", default="FULL")
+    parser.add_argument("--sort", default="cumulative", help="cProfile sort key (cumulative, tottime)")
+    parser.add_argument("--root", default=ROOT, help="checkout whose groove_compat is profiled (default: this one)")
     arguments = parser.parse_args()
 
     templates, users = seed.build_templates(os.path.join(arguments.workdir, "templates"))
@@ -119,7 +124,7 @@ def main():
     if arguments.profiler == "cprofile":
         import pstats
 
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
+        pstats.Stats(profiler).sort_stats(arguments.sort).print_stats(45)
     elif arguments.profiler == "pyinstrument":
         print(profiler.output_text(unicode=False, color=False, show_all=False))
     get_store(app).close()

@@ -27,8 +27,8 @@ from groove_compat.store import Store  # noqa: E402
 CAPACITY = 50_000
 
 
-def store_side(path):
-    store = Store(path, synchronous="FULL")
+def store_side(path, synchronous):
+    store = Store(path, synchronous=synchronous)
 
     def add(user, guids):
         with store.transaction():
@@ -43,17 +43,22 @@ def store_side(path):
     return add, store.close
 
 
-def raw_side(path):
-    """The same statements as the store, written out by hand against sqlite3."""
+def raw_side(path, synchronous):
+    """The same statements as the store, written out by hand against sqlite3 (for batches that fit)."""
     connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False, cached_statements=256)
     connection.execute("PRAGMA journal_mode = WAL")
-    connection.execute("PRAGMA synchronous = FULL")
+    connection.execute(f"PRAGMA synchronous = {synchronous}")
     connection.execute("PRAGMA foreign_keys = ON")
     connection.execute("PRAGMA busy_timeout = 30000")
     lookup = "SELECT guid, id FROM tracks WHERE organization_id = ? AND guid IN (" + ",".join("?" * 100) + ")"
     existing_sql = (
         "SELECT track_id FROM entries WHERE collection_id = ? AND track_id IN (" + ",".join("?" * 100) + ")"
     )
+    insert_sql = {
+        rows: "INSERT INTO entries (collection_id, track_id, position, added_at) VALUES "
+        + ",".join(["(?, ?, ?, ?)"] * rows)
+        for rows in range(1, 101)
+    }
 
     def add(user, guids):
         collection_id = user["library_id"]
@@ -63,19 +68,16 @@ def raw_side(path):
             existing = {row[0] for row in connection.execute(existing_sql, [collection_id, *track_ids])}
             new = [track_id for track_id in track_ids if track_id not in existing]
             if new:
-                track_count, next_position = connection.execute(
-                    "SELECT track_count, next_position FROM collections WHERE id = ?", (collection_id,)
-                ).fetchone()
                 now = int(time.time() * 1000)
-                connection.executemany(
-                    "INSERT INTO entries (collection_id, track_id, position, added_at) VALUES (?, ?, ?, ?)",
-                    [(collection_id, track_id, next_position + offset, now) for offset, track_id in enumerate(new)],
-                )
-                connection.execute(
-                    "UPDATE collections SET track_count = track_count + ?, next_position = ?, version = version + 1,"
-                    " updated_at = ? WHERE id = ?",
-                    (len(new), next_position + len(new), now, collection_id),
-                )
+                next_position = connection.execute(
+                    "UPDATE collections SET track_count = track_count + ?, next_position = next_position + ?,"
+                    " version = version + 1, updated_at = ? WHERE id = ? AND track_count + ? <= ? RETURNING next_position",
+                    (len(new), len(new), now, collection_id, len(new), CAPACITY),
+                ).fetchone()[0] - len(new)
+                values = []
+                for position, track_id in enumerate(new, start=next_position):
+                    values += (collection_id, track_id, position, now)
+                connection.execute(insert_sql[len(new)], values)
                 connection.execute("UPDATE users SET state_version = state_version + 1 WHERE id = ?", (user["user_id"],))
         except BaseException:
             connection.execute("ROLLBACK")
@@ -92,14 +94,17 @@ def main():
     parser.add_argument("--workdir", required=True)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--batches", type=int, default=300, help="batches per side per round")
+    parser.add_argument("--synchronous", default="FULL", help="FULL (the default durability) or NORMAL")
     arguments = parser.parse_args()
     with open(arguments.users) as handle:
         users = json.load(handle)
     guids = seed.catalog_guids(seed.CATALOG_TRACKS)
     sides = {}
     for name, factory in (("store", store_side), ("raw", raw_side)):
-        path = seed.copy_template(arguments.template, os.path.join(arguments.workdir, f"storage-{name}.sqlite"))
-        sides[name] = factory(path)
+        path = seed.copy_template(
+            arguments.template, os.path.join(arguments.workdir, f"storage-{name}-{arguments.synchronous}.sqlite")
+        )
+        sides[name] = factory(path, arguments.synchronous)
     rounds = []
     position = 0
     warm = 50
