@@ -540,7 +540,8 @@ def group_wsgi(runner, templates, workdir, results):
             check_answers(server, runner.load, kinds=("json",))
         warm(runner, servers)
         plan = [(server, "json", connections) for connections in (8, 32) for server in servers]
-        alternate(runner, "wsgi", runner.arguments.rounds, plan)
+        # Three rounds (two with --quick): four servers at two concurrencies is the longest group.
+        alternate(runner, "wsgi", min(runner.arguments.rounds, 3), plan)
     finally:
         for server in servers:
             server.stop()
@@ -577,7 +578,8 @@ def machine_description():
     with open("/proc/meminfo") as handle:
         memory_kib = int(handle.readline().split()[1])
     wrk_version = subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout.splitlines()[0:1]
-    import flask
+    import importlib.metadata
+
     import gunicorn
 
     try:
@@ -595,7 +597,7 @@ def machine_description():
         "kernel": platform.release(),
         "python": platform.python_version(),
         "sqlite": sqlite3.sqlite_version,
-        "flask": flask.__version__ if hasattr(flask, "__version__") else "",
+        "flask": importlib.metadata.version("flask"),
         "gunicorn": gunicorn.__version__,
         "orjson": orjson_version,
         "wrk": (wrk_version[0] if wrk_version else "").split(" [")[0],
