@@ -68,28 +68,31 @@ class LibraryError(Exception):
 
 
 def _parse_items(codec, input_ids, collection_ids):
-    """Pass 1, without the store: each item as ("guid", bytes) | ("isrc", str) | ("track", id, prefix) | None.
+    """Pass 1, without the store: each item as its catalog GUID's 16 bytes (the usual item, kept bare: no
+    per-item tuple), ("isrc", str), ("track", track_id, guid_prefix), or None when it is no id at all.
 
     Entry ids count only when they name an entry of one of ``collection_ids``.
     """
     parsed = []
+    append = parsed.append
+    parse_catalog_guid = ids.parse_catalog_guid
     for item in input_ids:
         if type(item) is not str or len(item) > MAX_ID_LENGTH:
-            parsed.append(None)
+            append(None)
             continue
-        guid = ids.parse_catalog_guid(item)
+        guid = parse_catalog_guid(item)
         if guid is not None:
-            parsed.append(("guid", guid))
+            append(guid)
             continue
         isrc = ids.parse_isrc_id(item)
         if isrc is not None:
-            parsed.append(("isrc", isrc))
+            append(("isrc", isrc))
             continue
         entry = codec.parse_entry_id(item)
         if entry is not None and entry[0] in collection_ids:
-            parsed.append(("track", entry[1], entry[2]))
+            append(("track", entry[1], entry[2]))
             continue
-        parsed.append(None)
+        append(None)
     return parsed
 
 
@@ -99,9 +102,10 @@ def _resolve_items(store, codec, caller, parsed):
     Returns ``(resolved, guid_of_track)``: per item a track id, or the failure Outcome.
     """
     organization_id = caller.organization_id
-    guids = {item[1] for item in parsed if item is not None and item[0] == "guid"}
-    isrcs = {item[1] for item in parsed if item is not None and item[0] == "isrc"}
-    entry_track_ids = {item[1] for item in parsed if item is not None and item[0] == "track"}
+    guids = {item for item in parsed if type(item) is bytes}
+    tagged = [item for item in parsed if type(item) is tuple]
+    isrcs = {item[1] for item in tagged if item[0] == "isrc"}
+    entry_track_ids = {item[1] for item in tagged if item[0] == "track"}
     track_of_guid = store.tracks_by_guid(organization_id=organization_id, guids=guids)
     tracks_of_isrc = store.tracks_by_isrc(organization_id=organization_id, isrcs=isrcs)
     guid_of_track = {track_id: guid for guid, track_id in track_of_guid.items()}
@@ -117,10 +121,11 @@ def _resolve_items(store, codec, caller, parsed):
         if item is None:
             resolved.append(_INVALID)
             continue
-        form = item[0]
-        if form == "guid":
-            track_id = track_of_guid.get(item[1])
-        elif form == "isrc":
+        if type(item) is bytes:
+            track_id = track_of_guid.get(item)
+            resolved.append(_NOT_FOUND if track_id is None else track_id)
+            continue
+        if item[0] == "isrc":
             matches = tracks_of_isrc.get(item[1], ())
             if len(matches) > 1:
                 resolved.append(_AMBIGUOUS)

@@ -16,6 +16,11 @@ from lxml import etree
 
 from .contracts import CONTRACTS, NS_2013, NS_2016, NS_ARRAYS, NS_INSTANCE, member_lookup
 
+try:  # a fast JSON library for the common bodies; every answer is the one the standard library gives
+    import orjson
+except ImportError:  # pragma: no cover - orjson is a dependency; without it the standard paths serve alone
+    orjson = None
+
 
 class BodyError(Exception):
     """The body cannot be read as the request object; ``message`` says why in words a client can act on."""
@@ -53,10 +58,54 @@ def _no_constants(name):
 _json_decoder = json.JSONDecoder(object_pairs_hook=_no_duplicate_members, parse_constant=_no_constants)
 
 
+_FAST_JSON_DEPTH = 32
+
+
+def _fast_json_document(body):
+    """The document in ``body`` read by orjson, or None when the standard decoder must read it.
+
+    orjson gives exactly the standard decoder's document for UTF-8 text of objects, arrays, strings, true,
+    false and null, but it keeps the last of two members with one name and reads numbers its own way (large
+    integers as floats). So a document holding a number goes the standard way, and so does one where a
+    member may be named twice: every member has exactly one colon outside strings, colons inside strings
+    only add to the count, so a body holding no more colons than the parsed document has members names
+    no member twice. Everything orjson refuses (NaN, lone surrogates, other encodings, deep nesting, bad
+    syntax) also goes the standard way, which words the error, and so does deep nesting, which orjson
+    reads further than the standard decoder's recursion limit allows.
+    """
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    members = 0
+    pending = [(document, 0)]
+    while pending:
+        value, depth = pending.pop()
+        if depth > _FAST_JSON_DEPTH:
+            return None  # deep nesting: the standard decoder decides whether it is too deep
+        kind = type(value)
+        if kind is dict:
+            members += len(value)
+            pending.extend((item, depth + 1) for item in value.values())
+        elif kind is list:
+            for item in value:
+                if type(item) is not str:
+                    pending.append((item, depth + 1))
+        elif not (kind is str or kind is bool or value is None):
+            return None  # a number
+    if body.count(b":") != members:
+        return None
+    return document
+
+
 def read_json(body, type_name):
     """Parse a JSON request body into the plain structure of ``type_name``."""
     if body.startswith(b"\xef\xbb\xbf"):
         body = body[3:]
+    if orjson is not None:
+        document = _fast_json_document(body)
+        if document is not None:
+            return canonical_members(document, type_name)
     try:
         text = body.decode(json.detect_encoding(body))
     except (UnicodeDecodeError, LookupError):
@@ -76,7 +125,7 @@ def canonical_members(document, type_name):
     """Rename members to their canonical spelling (matched case-insensitively); keep unknown ones apart."""
     if not isinstance(document, dict):
         raise BodyError(f"The request body must be a JSON object ({type_name})")
-    lookup = member_lookup(type_name)
+    lookup = _member_lookup(type_name)
     contract = CONTRACTS[type_name]
     result = {}
     for key, value in document.items():
@@ -92,6 +141,17 @@ def canonical_members(document, type_name):
             value = [canonical_members(item, kind[0]) if isinstance(item, dict) else item for item in value]
         result[member] = value
     return result
+
+
+_member_lookups = {}
+
+
+def _member_lookup(type_name):
+    """``member_lookup`` made once per type (it is read for every request body)."""
+    lookup = _member_lookups.get(type_name)
+    if lookup is None:
+        lookup = _member_lookups[type_name] = member_lookup(type_name)
+    return lookup
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -135,11 +195,12 @@ def read_xml(body, type_name):
     docinfo = root.getroottree().docinfo
     if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
         raise BodyError("XML with a DOCTYPE or entity declarations is not accepted")
-    for element in root.iter():
+    # The first entity reference or XInclude element in document order, found by lxml itself (comments and
+    # processing instructions are already gone): a Python loop over every element cost more than the parse.
+    for element in root.iter(etree.Entity, *_XINCLUDE_ANY):
         if not isinstance(element.tag, str):
             raise BodyError("XML entity references are not accepted")
-        if element.tag.startswith("{") and element.tag[1:].split("}", 1)[0] in XINCLUDE_NAMESPACES:
-            raise BodyError("XInclude is not accepted")
+        raise BodyError("XInclude is not accepted")
     qname = etree.QName(root)
     if qname.namespace not in (NS_2013, NS_2016, None):
         raise BodyError(
@@ -172,6 +233,8 @@ def root_namespace(body):
 
 
 _NIL = "{%s}nil" % NS_INSTANCE
+_XINCLUDE_ANY = tuple("{%s}*" % namespace for namespace in XINCLUDE_NAMESPACES)
+_ANY_NIL_CHILD = "*[@%s]" % _NIL
 
 
 def _is_nil(element):
@@ -182,7 +245,7 @@ def _xml_object(element, type_name, depth):
     if depth > MAX_XML_DEPTH:
         raise BodyError("The request body is nested too deeply")
     contract = CONTRACTS[type_name]
-    lookup = member_lookup(type_name)
+    lookup = _member_lookup(type_name)
     result = {}
     for child in element:
         member = lookup.get(etree.QName(child).localname.lower())
@@ -201,12 +264,12 @@ def _xml_object(element, type_name, depth):
         elif isinstance(kind, list):
             result[member] = [_xml_object(item, kind[0], depth + 2) for item in child]
         else:  # a list of strings
-            items = []
-            for item in child:
-                if len(item):
-                    raise BodyError(f"The items of {member} must hold text, not elements")
-                items.append(None if _is_nil(item) else (item.text or ""))
-            result[member] = items
+            if child.find("*/*") is not None:  # an item holding an element
+                raise BodyError(f"The items of {member} must hold text, not elements")
+            if child.find(_ANY_NIL_CHILD) is None:  # the usual list: no item carries i:nil
+                result[member] = [item.text or "" for item in child]
+            else:
+                result[member] = [None if _is_nil(item) else (item.text or "") for item in child]
     return result
 
 
@@ -270,8 +333,41 @@ def _json_object(type_name, data):
     return result
 
 
+def _successes(data):
+    """``[(InputId, Id), ...]`` when ``data`` is a TrackActionResponse of successes only (the answer to
+    almost every batch), else None."""
+    if len(data) != 1:
+        return None
+    results = data.get("TrackActionResults")
+    if type(results) is not list:
+        return None
+    pairs = []
+    for item in results:
+        input_id = item.get("InputId")
+        entry_id = item.get("Id")
+        if type(input_id) is not str or type(entry_id) is not str or len(item) != 2:
+            return None
+        pairs.append((input_id, entry_id))
+    return pairs
+
+
+def _encode_successes_json(pairs):
+    try:
+        return orjson.dumps({"TrackActionResults": [{"InputId": input_id, "Id": entry_id} for input_id, entry_id in pairs]})
+    except TypeError:  # a lone surrogate: the general path writes it as '?'
+        return None
+
+
 def encode_json(type_name, data):
     """UTF-8 JSON of a response object: compact, members in Json.NET order, null members omitted."""
+    if type_name == "TrackActionResponse" and orjson is not None:
+        # The same bytes as below (orjson escapes exactly as json.dumps(ensure_ascii=False) does), written
+        # without walking the contract for each of the 100 results.
+        pairs = _successes(data)
+        if pairs is not None:
+            body = _encode_successes_json(pairs)
+            if body is not None:
+                return body
     text = json.dumps(_json_object(type_name, data), ensure_ascii=False, separators=(",", ":"))
     # A lone surrogate (from a \\ud800 escape in the request) cannot be UTF-8: write U+003F instead.
     return text.encode("utf-8", "replace")
@@ -279,6 +375,8 @@ def encode_json(type_name, data):
 
 _XML_INVALID = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _XML_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#xD;"})
+# Any character xml_text would change: when none is present, text is written as it is.
+_XML_NEEDS_ESCAPING = re.compile("[&<>\r]|[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def xml_text(value):
@@ -333,8 +431,27 @@ def _write_xml_object(type_name, data, namespace, out):
             out.append(f"</{member}>")
 
 
+def _encode_successes_xml(pairs, namespace):
+    """What the general writer gives for a TrackActionResponse of successes: per result ``Id`` then
+    ``InputId`` (DataContract order), text escaped only when some text needs it (checked once for all)."""
+    if _XML_NEEDS_ESCAPING.search("".join(input_id + entry_id for input_id, entry_id in pairs)) is not None:
+        pairs = [(xml_text(input_id), xml_text(entry_id)) for input_id, entry_id in pairs]
+    results = "".join(
+        f"<TrackActionResult><Id>{entry_id}</Id><InputId>{input_id}</InputId></TrackActionResult>"
+        for input_id, entry_id in pairs
+    )
+    return (
+        f'<TrackActionResponse xmlns:i="{NS_INSTANCE}" xmlns="{namespace}">'
+        f"<TrackActionResults>{results}</TrackActionResults></TrackActionResponse>"
+    ).encode("utf-8")
+
+
 def encode_xml(type_name, data, namespace):
     """UTF-8 DataContract XML of a response object in ``namespace``, as DataContractSerializer writes it."""
+    if type_name == "TrackActionResponse":
+        pairs = _successes(data)
+        if pairs is not None:
+            return _encode_successes_xml(pairs, namespace)
     out = [f'<{type_name} xmlns:i="{NS_INSTANCE}" xmlns="{namespace}">']
     _write_xml_object(type_name, data, namespace, out)
     out.append(f"</{type_name}>")

@@ -7,12 +7,11 @@ fails half-way with "database is locked".
 """
 
 import contextlib
+import functools
 import os
 import sqlite3
 import threading
 import time
-
-import sqlite_utils
 
 from . import schema
 
@@ -37,6 +36,16 @@ def _placeholders(count):
     return ",".join("?" * count)
 
 
+_INSERT_ROWS = 100  # rows per INSERT statement: at most 100 distinct statement texts in the statement cache
+
+
+@functools.lru_cache(maxsize=_INSERT_ROWS)
+def _insert_entries_statement(rows):
+    return "INSERT INTO entries (collection_id, track_id, position, added_at) VALUES " + ",".join(
+        ["(?, ?, ?, ?)"] * rows
+    )
+
+
 class Store:
     def __init__(self, path, *, synchronous="FULL", busy_timeout=30.0):
         self.path = str(path)
@@ -57,6 +66,10 @@ class Store:
     @property
     def db(self):
         """A sqlite-utils Database over this thread's connection (schema work, the CLI)."""
+        # Imported here, not at the top: sqlite-utils pulls in numpy when it is installed, about 15 MiB of
+        # every server worker's memory that serving requests never uses.
+        import sqlite_utils
+
         return sqlite_utils.Database(self.connection)
 
     def _connect(self):
@@ -313,22 +326,36 @@ class Store:
         new = [track_id for track_id in track_ids if track_id not in existing]
         if not new:
             return set(), set()
-        track_count, next_position = connection.execute(
-            "SELECT track_count, next_position FROM collections WHERE id = ?", (collection_id,)
+        added_at = now_ms()
+        # The usual case, everything fits: reserve the positions and bump the counters in one statement.
+        reserved = connection.execute(
+            "UPDATE collections SET track_count = track_count + ?, next_position = next_position + ?,"
+            " version = version + 1, updated_at = ? WHERE id = ? AND track_count + ? <= ? RETURNING next_position",
+            (len(new), len(new), added_at, collection_id, len(new), capacity),
         ).fetchone()
-        room = max(capacity - track_count, 0)
-        stored, refused = new[:room], new[room:]
+        if reserved is not None:
+            stored, refused = new, []
+            next_position = reserved[0] - len(new)
+        else:
+            track_count, next_position = connection.execute(
+                "SELECT track_count, next_position FROM collections WHERE id = ?", (collection_id,)
+            ).fetchone()
+            room = max(capacity - track_count, 0)
+            stored, refused = new[:room], new[room:]
+            if stored:
+                connection.execute(
+                    "UPDATE collections SET track_count = track_count + ?, next_position = ?, version = version + 1,"
+                    " updated_at = ? WHERE id = ?",
+                    (len(stored), next_position + len(stored), added_at, collection_id),
+                )
         if stored:
-            added_at = now_ms()
-            connection.executemany(
-                "INSERT INTO entries (collection_id, track_id, position, added_at) VALUES (?, ?, ?, ?)",
-                [(collection_id, track_id, next_position + offset, added_at) for offset, track_id in enumerate(stored)],
-            )
-            connection.execute(
-                "UPDATE collections SET track_count = track_count + ?, next_position = ?, version = version + 1,"
-                " updated_at = ? WHERE id = ?",
-                (len(stored), next_position + len(stored), added_at, collection_id),
-            )
+            # Multi-row INSERTs: binding one statement once costs less than stepping executemany's row by row.
+            for first in range(0, len(stored), _INSERT_ROWS):
+                chunk = stored[first:first + _INSERT_ROWS]
+                values = []
+                for position, track_id in enumerate(chunk, start=next_position + first):
+                    values += (collection_id, track_id, position, added_at)
+                connection.execute(_insert_entries_statement(len(chunk)), values)
             connection.execute("UPDATE users SET state_version = state_version + 1 WHERE id = ?", (user_id,))
         return set(stored), set(refused)
 
