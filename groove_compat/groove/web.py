@@ -91,8 +91,16 @@ def response_format():
             chosen = "xml"
         if chosen or mimetype in WILDCARD_TYPES:
             break
-    g.groove_format = chosen or g.get("groove_body_format") or "json"
+    g.groove_format = chosen or g.get("groove_body_format") or _declared_body_format() or "json"
     return g.groove_format
+
+
+def _declared_body_format():
+    """The format the request's Content-Type declares, for answers given before the body is read (401)."""
+    mimetype = request.mimetype.lower()
+    if mimetype in XML_TYPES or mimetype.endswith("+xml"):
+        return "xml"
+    return None
 
 
 def response_namespace():
