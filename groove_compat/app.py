@@ -122,6 +122,29 @@ def _register_request_hooks(app):
         return render_internal(request_id)
 
 
+def transport_error_response(app, *, method, path, status, message):
+    """The raw HTTP answer (head bytes, body bytes) to a request the WSGI server refused before the
+    application ran (oversized headers, a request that took too long to arrive, malformed HTTP).
+
+    It is rendered by the dialect that owns ``path`` (the Groove dialect when the path is unknown), so a
+    legacy client still gets a body of its endpoint's response type; the access log records it as usual.
+    """
+    exception = HTTPException(description=message)
+    exception.code = status
+    with app.test_request_context(path or "/1/", method=method or "GET"):
+        app.preprocess_request()
+        response = app.make_response(app.handle_user_exception(exception))
+        response = app.process_response(response)
+        body = response.get_data()
+        reason = response.status.split(" ", 1)[1] if " " in response.status else ""
+        head = [f"HTTP/1.1 {status} {reason}".rstrip()]
+        for name, value in response.headers.items():
+            if name.lower() not in ("content-length", "connection"):
+                head.append(f"{name}: {value}")
+        head += [f"Content-Length: {len(body)}", "Connection: close", "", ""]
+    return "\r\n".join(head).encode("latin-1"), body
+
+
 def healthz():
     """Process and database health: 200 when the database answers at the current schema, else 503."""
     from flask import current_app

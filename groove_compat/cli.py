@@ -232,17 +232,33 @@ def tokens_list(user, database):
 
 # ---------------------------------------------------------------------------------------------------------
 def _run_server(context, bind, workers, threads, on_ready=None):
+    from .app import transport_error_response
     from .server import serve
 
     # The master must not keep a connection across fork: each worker opens its own.
     context.store.close()
-    serve(context.app, bind=bind, workers=workers, threads=threads, on_starting=on_ready)
+    app = context.app
+    serve(
+        app,
+        bind=bind,
+        workers=workers,
+        threads=threads,
+        request_timeout=app.config["REQUEST_TIMEOUT"],
+        render_refusal=functools.partial(transport_error_response, app),
+        on_starting=on_ready,
+    )
 
 
 @main.command("serve")
 @click.option("--bind", default="127.0.0.1:8000", show_default=True, help="HOST:PORT to listen on.")
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64), help="Worker processes.")
-@click.option("--threads", default=1, show_default=True, type=click.IntRange(1, 64), help="Threads per worker.")
+@click.option(
+    "--threads",
+    default=4,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Threads per worker (more than 1: threaded workers, so a slow client holds a thread, not a process).",
+)
 @database_option
 def serve_command(bind, workers, threads, database):
     """Serve the API under the production WSGI server (gunicorn)."""
@@ -287,7 +303,7 @@ def demo(bind, workers, database):
         f" -H 'Content-Type: application/json' -d '{{\"TrackIds\":[\"{SAMPLE_TRACK}\"]}}'"
     )
     sys.stdout.flush()
-    _run_server(context, bind, workers, 1)
+    _run_server(context, bind, workers, 4)
 
 
 if __name__ == "__main__":  # pragma: no cover
