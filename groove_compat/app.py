@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from . import config, groove, ids
 from .store import Store
+from .store.ratelimit import RateLimiter
 
 access_log = logging.getLogger("groove_compat.access")
 error_log = logging.getLogger("groove_compat.errors")
@@ -32,6 +33,15 @@ def create_app(test_config=None):
         app.config["DATABASE"],
         synchronous=app.config["SQLITE_SYNCHRONOUS"],
         busy_timeout=app.config["SQLITE_BUSY_TIMEOUT"],
+    )
+    app.extensions["groove_compat.rate_limiter"] = (
+        RateLimiter(
+            app.config["RATE_LIMIT_DATABASE"] or app.config["DATABASE"] + ".ratelimit",
+            per_minute=app.config["RATE_LIMIT_PER_MINUTE"],
+            burst=app.config["RATE_LIMIT_BURST"],
+        )
+        if app.config["RATE_LIMIT_PER_MINUTE"] > 0
+        else None
     )
     app.extensions["groove_compat.error_renderers"] = []
     _configure_logging(app)

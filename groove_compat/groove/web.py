@@ -3,6 +3,7 @@ bodies, authentication and the one way every answer (success or error) is writte
 
 import functools
 import gzip
+import math
 import re
 
 from flask import current_app, g, request
@@ -226,7 +227,8 @@ def read_body(type_name):
 
 
 def authenticate():
-    """The caller of a Bearer token; 401 INVALID_AUTHORIZATION_HEADER otherwise (seed 003).
+    """The caller of a Bearer token; 401 INVALID_AUTHORIZATION_HEADER otherwise (seed 003); 429
+    TOO_MANY_REQUESTS with Retry-After when the credential is over its rate limit (RATE_LIMIT_PER_MINUTE).
 
     A revoked token also carries ``WWW-Authenticate: Bearer error='token_expired'``, the one value that
     makes the 2013-era portable client refresh its token (contract 6).
@@ -240,6 +242,16 @@ def authenticate():
             "INVALID_AUTHORIZATION_HEADER", errors.MESSAGE_USER_AUTHENTICATION, headers={"WWW-Authenticate": challenge}
         ) from None
     g.caller = caller
+    limiter = current_app.extensions.get("groove_compat.rate_limiter")
+    if limiter is not None:
+        wait = limiter.take(caller.credential_id)
+        if wait > 0:
+            seconds = max(1, math.ceil(wait))
+            raise errors.GrooveError(
+                "TOO_MANY_REQUESTS",
+                f"This credential may make {settings()['RATE_LIMIT_PER_MINUTE']} requests per minute: retry in {seconds} s",
+                headers={"Retry-After": str(seconds)},
+            )
     return caller
 
 
