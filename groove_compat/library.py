@@ -40,11 +40,15 @@ _NOT_FOUND = Outcome(Status.NOT_FOUND)
 _AMBIGUOUS = Outcome(Status.AMBIGUOUS)
 
 
-def add_tracks(store, codec, caller, input_ids, *, capacity):
+MAX_ID_LENGTH = 256
+
+
+def add_tracks(store, codec, caller, input_ids, *, capacity, max_id_length=MAX_ID_LENGTH):
     """Append catalog tracks to the caller's library; one Outcome per input item, in input order.
 
     Items may be catalog ids (``music.{GUID}``), ISRC ids (``music.isrc.{ISRC}``) or entry ids of the
-    caller's library; anything else (including non-strings) is INVALID_ID. Repeated items and tracks
+    caller's library; anything else (including non-strings, and strings longer than ``max_id_length``,
+    which are not even parsed) is INVALID_ID. Repeated items and tracks
     already in the library succeed with the same entry id and store nothing twice.
     """
     library_id = caller.library_id
@@ -54,7 +58,7 @@ def add_tracks(store, codec, caller, input_ids, *, capacity):
     isrcs = set()
     entry_track_ids = set()
     for item in input_ids:
-        if type(item) is not str:
+        if type(item) is not str or len(item) > max_id_length:
             parsed.append(None)
             continue
         guid = ids.parse_catalog_guid(item)
