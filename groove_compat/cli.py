@@ -113,6 +113,36 @@ def db_init(database):
         click.echo(f"{context.database}: schema version {before} -> {after}")
 
 
+@db.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False))
+@database_option
+def db_backup(path, database):
+    """Copy the database to PATH (a new file), online: the server may keep serving and writing."""
+    context = Context(database)
+    try:
+        result = context.store.backup(path)
+    except StoreError as error:
+        raise click.ClickException(str(error)) from None
+    if result != ["ok"]:
+        raise click.ClickException(f"the copy at {path} fails its integrity check: {result[:3]}")
+    click.echo(f"{context.database} -> {path}: {os.path.getsize(path)} bytes, integrity ok")
+
+
+@db.command("restore")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@database_option
+def db_restore(path, database):
+    """Replace the database's content with the backup at PATH (checked first). Everything written since
+    that backup is lost; a running server serves the restored content from its next request on."""
+    context = Context(database, require_schema=False)
+    try:
+        context.store.restore(path)
+        context.store.migrate()  # a backup from an older version is brought up to date
+    except StoreError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"{path} -> {context.database}: restored, schema version {context.store.schema_version()}")
+
+
 # ---------------------------------------------------------------------------------------------------------
 @main.group("catalog")
 def catalog_group():
