@@ -220,6 +220,20 @@ def rss_kib(pid):
     return 0
 
 
+def warm_up(server, round_trip, *, rounds=8, settled_kib=512):
+    """Run ``round_trip`` until the workers' RSS moves by less than ``settled_kib`` in a round (at most
+    ``rounds`` rounds, at least two); return the RSS then."""
+    round_trip()
+    previous = server.rss_kib()
+    for _ in range(rounds - 1):
+        round_trip()
+        current = server.rss_kib()
+        if current.keys() == previous.keys() and all(abs(current[pid] - previous[pid]) < settled_kib for pid in current):
+            return current
+        previous = current
+    return previous
+
+
 def snapshot(database):
     """Every row of the mutable tables (as the store's snapshot()), read over a separate connection."""
     connection = sqlite3.connect(database, timeout=30)

@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from conftest import seeded_database
-from reliability import BODY_ROUTES, UNKNOWN_TRACK, ServerProcess, parse_groove_answer, snapshot
+from reliability import BODY_ROUTES, warm_up, UNKNOWN_TRACK, ServerProcess, parse_groove_answer, snapshot
 
 OK_NOTHING_STORED = (200, "COLLECTION_SOME_OPERATIONS_FAILED")
 REFUSED = (400, "INVALID_INPUT_PARAMETER")
@@ -178,16 +178,17 @@ def test_lone_surrogate_is_echoed_as_valid_utf8(hostile_server, route):
 
 @pytest.mark.parametrize("route", BODY_ROUTES, ids=str)
 def test_hostile_json_does_not_grow_worker_memory(hostile_server, route):
-    """Replay every case three times after two warm-up rounds: the workers' RSS grows by under 4 MiB each."""
+    """Replay every case three times once warmed up: the workers' RSS grows by under 4 MiB each.
+
+    Warm-up rounds run until RSS settles (caches filled, allocator pools at their working size; at most
+    eight rounds): what grows after that, round after round, is what a leak would look like."""
     bodies = [(body, status) for _, _, body, status, _ in cases_for(route)]
 
     def round_trip():
         for body, status in bodies:
             assert post(hostile_server, route, body)[0].status_code == status
 
-    round_trip()
-    round_trip()  # two warm-up rounds: caches filled, allocator pools at their working size
-    before = hostile_server.rss_kib()
+    before = warm_up(hostile_server, round_trip)
     for _ in range(3):
         round_trip()
     after = hostile_server.rss_kib()

@@ -26,6 +26,7 @@ from reliability import (
     ServerProcess,
     parse_groove_answer,
     snapshot,
+    warm_up,
 )
 
 # The members of a valid request of each type that stores nothing (an id in no catalog).
@@ -317,7 +318,10 @@ def test_twenty_megabytes_sent_chunked_are_refused(hostile_server, route):
 
 @pytest.mark.parametrize("route", BODY_ROUTES, ids=str)
 def test_hostile_xml_does_not_grow_worker_memory(hostile_server, route):
-    """Replay every case three times after two warm-up rounds: the workers' RSS grows by under 4 MiB each."""
+    """Replay every case three times once warmed up: the workers' RSS grows by under 4 MiB each.
+
+    Warm-up rounds run until RSS settles (caches filled, allocator pools at their working size; at most
+    eight rounds): what grows after that, round after round, is what a leak would look like."""
     traps = hostile_server.traps
     bodies = [(build(route, traps), status) for _, build, status, _ in CASES]
 
@@ -326,9 +330,7 @@ def test_hostile_xml_does_not_grow_worker_memory(hostile_server, route):
             response, _ = post(hostile_server, route, body)
             assert response.status_code == status
 
-    round_trip()
-    round_trip()  # two warm-up rounds: caches filled, allocator pools at their working size
-    before = hostile_server.rss_kib()
+    before = warm_up(hostile_server, round_trip)
     for _ in range(3):
         round_trip()
     after = hostile_server.rss_kib()
