@@ -4,18 +4,18 @@ import json
 import logging
 import os
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
 
 import pytest
 import requests
+from click.testing import CliRunner
 
 from conftest import TRACK_A, TRACK_B, TRACK_C, UNKNOWN_TRACK, seeded_database
 from groove_compat import ids
 from groove_compat.app import create_app, get_store
-from reliability import ROOT, ROUTES, ServerProcess
+from groove_compat.cli import main
+from reliability import ROUTES, ServerProcess
 
 ADD = ROUTES[0]
 
@@ -100,12 +100,16 @@ def test_healthz_of_a_live_server_turns_503_when_its_database_is_replaced(tmp_pa
 # Backup and restore
 
 
+class CliResult:
+    def __init__(self, result):
+        self.returncode = result.exit_code
+        self.stdout = result.stdout
+        self.stderr = result.stderr if result.stderr_bytes is not None else result.output
+
+
 def cli(*args, database):
-    environment = dict(os.environ, PYTHONPATH=ROOT)
-    return subprocess.run(
-        [sys.executable, "-m", "groove_compat.cli", *args, "--db", str(database)],
-        capture_output=True, text=True, env=environment, cwd=ROOT, timeout=60,
-    )
+    """Run the CLI in this process (as an operator would run it beside the live server process)."""
+    return CliResult(CliRunner().invoke(main, [*args, "--db", str(database)]))
 
 
 def collection_of(database, user):

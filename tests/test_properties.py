@@ -15,15 +15,14 @@ import csv
 import json
 import os
 import re
-import shutil
-import tempfile
 import uuid
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from conftest import SAMPLE_CATALOG, seeded_database
+from conftest import SAMPLE_CATALOG, make_user, seeded_database
 from groove_compat.app import create_app, get_store
 from groove_compat.groove import codec, errors
 from groove_compat.groove.contracts import NS_2013, NS_2016
@@ -227,63 +226,65 @@ def concrete(batch, model, other_entries, previous):
     return resolved
 
 
+@pytest.fixture(scope="module")
+def shared_app(tmp_path_factory):
+    """One database for every example; each example gets new users, so a fresh, empty collection."""
+    database = tmp_path_factory.mktemp("properties") / "groove-compat.sqlite"
+    seeded_database(database)
+    app = create_app({"DATABASE": str(database), "TESTING": True, "RATE_LIMIT_PER_MINUTE": 0})
+    yield app
+    get_store(app).close()
+
+
 @examples(25)
 @given(batches=batches)
-def test_random_batches_match_the_model(batches):
-    folder = tempfile.mkdtemp()
-    try:
-        database = os.path.join(folder, "groove-compat.sqlite")
-        users = seeded_database(database)
-        app = create_app({"DATABASE": database, "TESTING": True, "RATE_LIMIT_PER_MINUTE": 0})
-        client = app.test_client()
-        store = get_store(app)
-        alice, bob = users["alice"], users["bob"]
-        bob_answer = client.post(ADD, json={"TrackIds": ["music." + CATALOG_GUIDS[0], "music." + CATALOG_GUIDS[1]]}, headers=bob.headers)
-        other_entries = [result["Id"] for result in bob_answer.get_json()["TrackActionResults"]]
-        model = CollectionModel()
-        previous = []
-        for batch in batches:
-            batch = concrete(batch, model, other_entries, previous)
-            previous = [item for item in batch if isinstance(item, str)]
-            before = store.snapshot()
-            answer = client.post(ADD, json={"TrackIds": batch}, headers=alice.headers)
-            body = answer.get_json()
-            if not batch:
-                assert answer.status_code == 400 and body["Error"]["ErrorCode"] == "MISSING-INPUT-PARAMETER"
-                assert store.snapshot() == before
+def test_random_batches_match_the_model(shared_app, batches):
+    client = shared_app.test_client()
+    store = get_store(shared_app)
+    alice, bob = make_user(store, "alice"), make_user(store, "bob")
+    bob_answer = client.post(ADD, json={"TrackIds": ["music." + CATALOG_GUIDS[0], "music." + CATALOG_GUIDS[1]]}, headers=bob.headers)
+    other_entries = [result["Id"] for result in bob_answer.get_json()["TrackActionResults"]]
+    model = CollectionModel()
+    previous = []
+    for batch in batches:
+        batch = concrete(batch, model, other_entries, previous)
+        previous = [item for item in batch if isinstance(item, str)]
+        before = store.snapshot()
+        answer = client.post(ADD, json={"TrackIds": batch}, headers=alice.headers)
+        body = answer.get_json()
+        if not batch:
+            assert answer.status_code == 400 and body["Error"]["ErrorCode"] == "MISSING-INPUT-PARAMETER"
+            assert store.snapshot() == before
+            continue
+        if len(batch) > 100:
+            assert answer.status_code == 400 and body["Error"]["ErrorCode"] == "COLLECTION-INVALID-OPERATION"
+            assert "TrackActionResults" not in body
+            assert store.snapshot() == before
+            continue
+        assert answer.status_code == 200
+        results = body["TrackActionResults"]
+        assert len(results) == len(batch)
+        failed = 0
+        for item, result in zip(batch, results):
+            assert result.get("InputId") == model.input_id(item)
+            guid = model.resolve(item)
+            if guid is None:
+                failed += 1
+                assert "Id" not in result
+                assert result["Error"]["ErrorCode"] == "COLLECTION-INVALID-ID"
                 continue
-            if len(batch) > 100:
-                assert answer.status_code == 400 and body["Error"]["ErrorCode"] == "COLLECTION-INVALID-OPERATION"
-                assert "TrackActionResults" not in body
-                assert store.snapshot() == before
-                continue
-            assert answer.status_code == 200
-            results = body["TrackActionResults"]
-            assert len(results) == len(batch)
-            failed = 0
-            for item, result in zip(batch, results):
-                assert result.get("InputId") == model.input_id(item)
-                guid = model.resolve(item)
-                if guid is None:
-                    failed += 1
-                    assert "Id" not in result
-                    assert result["Error"]["ErrorCode"] == "COLLECTION-INVALID-ID"
-                    continue
-                assert "Error" not in result
-                entry = model.tracks.setdefault(guid, result["Id"])
-                assert result["Id"] == entry, "the same track got a different entry id"
-                model.entry_track[entry] = guid
-            assert ("Error" in body) == (failed > 0)
-            if failed:
-                assert body["Error"]["ErrorCode"] == "COLLECTION-SOME-OPERATIONS-FAILED"
-            stored = store.collection_track_ids(store.user(alice.user_id)["library_id"])
-            guids = [
-                bytes(row[0]).hex().upper()
-                for row in (store.connection.execute("SELECT guid FROM tracks WHERE id = ?", (track,)).fetchone() for track in stored)
-            ]
-            assert guids == [guid.replace("-", "") for guid in model.tracks], "stored collection differs from the model"
-        # bob's collection never moved.
-        assert len(store.collection_track_ids(store.user(bob.user_id)["library_id"])) == 2
-        store.close()
-    finally:
-        shutil.rmtree(folder)
+            assert "Error" not in result
+            entry = model.tracks.setdefault(guid, result["Id"])
+            assert result["Id"] == entry, "the same track got a different entry id"
+            model.entry_track[entry] = guid
+        assert ("Error" in body) == (failed > 0)
+        if failed:
+            assert body["Error"]["ErrorCode"] == "COLLECTION-SOME-OPERATIONS-FAILED"
+        stored = store.collection_track_ids(store.user(alice.user_id)["library_id"])
+        guids = [
+            bytes(row[0]).hex().upper()
+            for row in (store.connection.execute("SELECT guid FROM tracks WHERE id = ?", (track,)).fetchone() for track in stored)
+        ]
+        assert guids == [guid.replace("-", "") for guid in model.tracks], "stored collection differs from the model"
+    # bob's collection never moved.
+    assert len(store.collection_track_ids(store.user(bob.user_id)["library_id"])) == 2
