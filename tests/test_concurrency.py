@@ -210,7 +210,7 @@ def check_logs(*servers):
 @pytest.mark.parametrize("setup", ["one-server-two-workers", "two-servers-one-database"])
 def test_concurrent_clients_keep_every_collection_exact(tmp_path, setup):
     database = tmp_path / "groove-compat.sqlite"
-    users = prepare(database)
+    users = prepare(database, extra_tracks=20_000 if LONG else 400)
     tracks = catalog_tracks(database)
     servers = [ServerProcess(database, workers=2)]
     if setup == "two-servers-one-database":
