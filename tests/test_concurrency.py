@@ -11,6 +11,8 @@ Operations are rows of ``OPERATIONS`` (only add exists now): a row builds a requ
 acknowledged answer to the model, so delete joins by adding its row.
 """
 
+import bisect
+import itertools
 import os
 import random
 import sqlite3
@@ -187,14 +189,18 @@ def check_database(database, users, model, answers):
             ).fetchone()
             assert track_count == len(stored)
             assert not positions or next_position > positions[-1]
-            # Order: a track acknowledged before another was even sent is stored before it.
+            # Order: a track acknowledged before another was even sent is stored before it. Sorted by
+            # acknowledgement, the highest position among those acknowledged before b was sent must be
+            # below b's position (n log n: the long runs hold tens of thousands of tracks).
             position_of = dict(zip(stored, positions))
-            for (user_a, guid_a), (_, acknowledged_a) in first.items():
-                if user_a != name:
-                    continue
-                for (user_b, guid_b), (sent_b, _) in first.items():
-                    if user_b == name and acknowledged_a < sent_b:
-                        assert position_of[guid_a] < position_of[guid_b], f"{name}: order breaks acknowledgement order"
+            mine = {guid: times for (user, guid), times in first.items() if user == name}
+            by_acknowledgement = sorted((acknowledged, position_of[guid]) for guid, (_, acknowledged) in mine.items())
+            acknowledged_times = [acknowledged for acknowledged, _ in by_acknowledgement]
+            highest_so_far = list(itertools.accumulate((position for _, position in by_acknowledgement), max))
+            for guid, (sent, _) in mine.items():
+                before = bisect.bisect_left(acknowledged_times, sent)
+                if before:
+                    assert highest_so_far[before - 1] < position_of[guid], f"{name}: order breaks acknowledgement order"
     finally:
         connection.close()
 
