@@ -258,6 +258,9 @@ def serve(
         "limit_request_fields": 100,
         "limit_request_field_size": 16384,
         "preload_app": True,
+        # gunicorn's control socket (27.x) is one fixed path per user: several servers on one machine would
+        # take it from each other, and the service needs no management interface beside its signals.
+        "control_socket_disable": True,
     }
     if on_starting is not None:
         options["when_ready"] = on_starting
