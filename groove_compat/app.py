@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 from . import config, groove, ids, openapi, v1
 from .openapi import Response, documented
 from .store import Store
+from .store.ratelimit import RateLimiter
 
 access_log = logging.getLogger("groove_compat.access")
 error_log = logging.getLogger("groove_compat.errors")
@@ -34,6 +35,15 @@ def create_app(test_config=None):
         app.config["DATABASE"],
         synchronous=app.config["SQLITE_SYNCHRONOUS"],
         busy_timeout=app.config["SQLITE_BUSY_TIMEOUT"],
+    )
+    app.extensions["groove_compat.rate_limiter"] = (
+        RateLimiter(
+            app.config["RATE_LIMIT_DATABASE"] or app.config["DATABASE"] + ".ratelimit",
+            per_minute=app.config["RATE_LIMIT_PER_MINUTE"],
+            burst=app.config["RATE_LIMIT_BURST"],
+        )
+        if app.config["RATE_LIMIT_PER_MINUTE"] > 0
+        else None
     )
     app.extensions["groove_compat.error_renderers"] = []
     _configure_logging(app)
@@ -124,6 +134,30 @@ def _register_request_hooks(app):
         if render_internal is None:
             return {"error": {"status": 500, "message": "Internal error", "trace_id": request_id}}, 500
         return render_internal(request_id)
+
+
+def transport_error_response(app, *, method, path, status, message):
+    """The raw HTTP answer (head bytes, body bytes) to a request the WSGI server refused before the
+    application ran (oversized headers, a request that took too long to arrive, malformed HTTP).
+
+    It is rendered by the dialect that owns ``path`` (the Groove dialect when the path is unknown), so a
+    legacy client still gets a body of its endpoint's response type; the access log records it as usual.
+    """
+    exception = HTTPException(description=message)
+    exception.code = status
+    with app.test_request_context(path or "/1/", method=method or "GET"):
+        app.preprocess_request()
+        response = app.make_response(app.handle_user_exception(exception))
+        response = app.process_response(response)
+        body = response.get_data()
+        reason = response.status.split(" ", 1)[1] if " " in response.status else ""
+        head = [f"HTTP/1.1 {status} {reason}".rstrip()]
+        for name, value in response.headers.items():
+            if name.lower() not in ("content-length", "connection"):
+                head.append(f"{name}: {value}")
+        head += [f"Content-Length: {len(body)}", "Connection: close", "", ""]
+    return "\r\n".join(head).encode("latin-1"), body
+
 
 
 class HealthSchema(Schema):

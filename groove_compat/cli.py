@@ -113,6 +113,36 @@ def db_init(database):
         click.echo(f"{context.database}: schema version {before} -> {after}")
 
 
+@db.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False))
+@database_option
+def db_backup(path, database):
+    """Copy the database to PATH (a new file), online: the server may keep serving and writing."""
+    context = Context(database)
+    try:
+        result = context.store.backup(path)
+    except StoreError as error:
+        raise click.ClickException(str(error)) from None
+    if result != ["ok"]:
+        raise click.ClickException(f"the copy at {path} fails its integrity check: {result[:3]}")
+    click.echo(f"{context.database} -> {path}: {os.path.getsize(path)} bytes, integrity ok")
+
+
+@db.command("restore")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@database_option
+def db_restore(path, database):
+    """Replace the database's content with the backup at PATH (checked first). Everything written since
+    that backup is lost; a running server serves the restored content from its next request on."""
+    context = Context(database, require_schema=False)
+    try:
+        context.store.restore(path)
+        context.store.migrate()  # a backup from an older version is brought up to date
+    except StoreError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"{path} -> {context.database}: restored, schema version {context.store.schema_version()}")
+
+
 # ---------------------------------------------------------------------------------------------------------
 @main.group("catalog")
 def catalog_group():
@@ -263,17 +293,33 @@ def tokens_list(user, database):
 
 # ---------------------------------------------------------------------------------------------------------
 def _run_server(context, bind, workers, threads, on_ready=None):
+    from .app import transport_error_response
     from .server import serve
 
     # The master must not keep a connection across fork: each worker opens its own.
     context.store.close()
-    serve(context.app, bind=bind, workers=workers, threads=threads, on_starting=on_ready)
+    app = context.app
+    serve(
+        app,
+        bind=bind,
+        workers=workers,
+        threads=threads,
+        request_timeout=app.config["REQUEST_TIMEOUT"],
+        render_refusal=functools.partial(transport_error_response, app),
+        on_starting=on_ready,
+    )
 
 
 @main.command("serve")
 @click.option("--bind", default="127.0.0.1:8000", show_default=True, help="HOST:PORT to listen on.")
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64), help="Worker processes.")
-@click.option("--threads", default=1, show_default=True, type=click.IntRange(1, 64), help="Threads per worker.")
+@click.option(
+    "--threads",
+    default=4,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Threads per worker (more than 1: threaded workers, so a slow client holds a thread, not a process).",
+)
 @database_option
 def serve_command(bind, workers, threads, database):
     """Serve the API under the production WSGI server (gunicorn)."""
@@ -318,7 +364,7 @@ def demo(bind, workers, database):
         f" -H 'Content-Type: application/json' -d '{{\"TrackIds\":[\"{SAMPLE_TRACK}\"]}}'"
     )
     sys.stdout.flush()
-    _run_server(context, bind, workers, 1)
+    _run_server(context, bind, workers, 4)
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -28,7 +28,12 @@ SETTINGS = [
     Setting("COLLECTION_CAPACITY", 50_000, int, "Most tracks in one user's collection; adds beyond it fail as items with COLLECTION-FULL."),
     Setting("PLAYLIST_CAPACITY", 100, int, "Most playlists one user may own."),
     Setting("PLAYLIST_TRACK_CAPACITY", 1_000, int, "Most tracks in one playlist."),
-    Setting("MAX_CONTENT_LENGTH", 1_048_576, int, "Largest request body in bytes; larger gets 413."),
+    Setting("MAX_CONTENT_LENGTH", 1_048_576, int, "Largest request body in bytes; larger gets 413 (a 100-id batch is about 10 KB)."),
+    Setting("MAX_ID_LENGTH", 256, int, "Longest id accepted in a batch; a longer item fails alone as COLLECTION-INVALID-ID, unread."),
+    Setting("REQUEST_TIMEOUT", 10.0, float, "Seconds a request (line, headers and body) may take to arrive; later gets 408."),
+    Setting("RATE_LIMIT_PER_MINUTE", 3000, int, "Requests per minute one credential may make, across all workers (0: no limit); more gets 429."),
+    Setting("RATE_LIMIT_BURST", 500, int, "Requests one credential may make at once before RATE_LIMIT_PER_MINUTE applies."),
+    Setting("RATE_LIMIT_DATABASE", None, str, "SQLite file of the shared rate-limit buckets (default: the database path + '.ratelimit')."),
     Setting("ERROR_CODE_STYLE", "hyphen", str, "Spelling of emitted Groove error codes: 'hyphen' (COLLECTION-INVALID-ID) or 'underscore'."),
     Setting("XML_DEFAULT_NAMESPACE", "2013", str, "Namespace of XML answers to non-XML requests: '2013' or '2016'."),
     Setting("SQLITE_SYNCHRONOUS", "FULL", str, "SQLite synchronous pragma: FULL (an acknowledged write survives power loss) or NORMAL."),
@@ -65,9 +70,16 @@ def validate(values):
         raise SettingError("XML_DEFAULT_NAMESPACE must be '2013' or '2016'")
     if str(values["SQLITE_SYNCHRONOUS"]).upper() not in ("FULL", "NORMAL", "EXTRA"):
         raise SettingError("SQLITE_SYNCHRONOUS must be FULL, NORMAL or EXTRA")
-    for name in ("MAX_BATCH_SIZE", "COLLECTION_CAPACITY", "PLAYLIST_CAPACITY", "PLAYLIST_TRACK_CAPACITY", "MAX_CONTENT_LENGTH"):
+    for name in (
+        "MAX_BATCH_SIZE", "COLLECTION_CAPACITY", "PLAYLIST_CAPACITY", "PLAYLIST_TRACK_CAPACITY", "MAX_CONTENT_LENGTH",
+        "MAX_ID_LENGTH", "RATE_LIMIT_BURST",
+    ):
         if values[name] < 1:
             raise SettingError(f"{name} must be at least 1")
+    if values["RATE_LIMIT_PER_MINUTE"] < 0:
+        raise SettingError("RATE_LIMIT_PER_MINUTE must be 0 (no limit) or more")
+    if not values["REQUEST_TIMEOUT"] > 0:
+        raise SettingError("REQUEST_TIMEOUT must be more than 0 seconds")
     return values
 
 

@@ -67,7 +67,7 @@ class LibraryError(Exception):
         self.details = details
 
 
-def _parse_items(codec, input_ids, collection_ids):
+def _parse_items(codec, input_ids, collection_ids, max_id_length=MAX_ID_LENGTH):
     """Pass 1, without the store: each item as its catalog GUID's 16 bytes (the usual item, kept bare: no
     per-item tuple), ("isrc", str), ("track", track_id, guid_prefix), or None when it is no id at all.
 
@@ -77,7 +77,7 @@ def _parse_items(codec, input_ids, collection_ids):
     append = parsed.append
     parse_catalog_guid = ids.parse_catalog_guid
     for item in input_ids:
-        if type(item) is not str or len(item) > MAX_ID_LENGTH:
+        if type(item) is not str or len(item) > max_id_length:
             append(None)
             continue
         guid = parse_catalog_guid(item)
@@ -148,17 +148,18 @@ def owned_collection(store, caller, collection_id):
     return collection
 
 
-def add_tracks(store, codec, caller, input_ids, *, capacity, collection_id=None):
+def add_tracks(store, codec, caller, input_ids, *, capacity, collection_id=None, max_id_length=MAX_ID_LENGTH):
     """Append catalog tracks to a collection of the caller (default: the library); one Outcome per input
     item, in input order.
 
     Items may be catalog ids (``music.{GUID}``), ISRC ids (``music.isrc.{ISRC}``) or entry ids of the
-    caller's library or of the target collection; anything else (including non-strings) is INVALID_ID.
+    caller's library or of the target collection; anything else (non-strings, and strings longer than
+    ``max_id_length``, which are not even parsed) is INVALID_ID.
     Repeated items and tracks already in the collection succeed with the same entry id and store nothing
     twice. Items past ``capacity`` fail with COLLECTION_FULL; the others are stored.
     """
     target_id = caller.library_id if collection_id is None else collection_id
-    parsed = _parse_items(codec, input_ids, (caller.library_id, target_id))
+    parsed = _parse_items(codec, input_ids, (caller.library_id, target_id), max_id_length)
     with store.transaction():
         if target_id != caller.library_id:
             owned_collection(store, caller, target_id)

@@ -184,6 +184,9 @@ def read_xml(body, type_name):
     Members are matched by local name in any namespace (both Groove namespaces and none are read); list
     items by any element name, so both ``<d2p1:string>`` (seed 003) and ``<TrackId>`` (SDK) items work.
     """
+    if body[:2] in (b"<\x00", b"\x00<"):
+        # UTF-16 without a byte-order mark (which XML requires, and DataContract writers may omit): say it.
+        body = (b"\xff\xfe" if body[0] == 0x3C else b"\xfe\xff") + body
     if b"<!DOCTYPE" in body or b"<!ENTITY" in body:
         raise BodyError("XML with a DOCTYPE or entity declarations is not accepted")
     try:

@@ -79,7 +79,12 @@ def add(namespace):
         web.read_body("TrackActionRequest"), max_batch_size=config["MAX_BATCH_SIZE"]
     )
     outcomes = library.add_tracks(
-        web.store(), web.id_codec(), caller, track_ids, capacity=config["COLLECTION_CAPACITY"]
+        web.store(),
+        web.id_codec(),
+        caller,
+        track_ids,
+        capacity=config["COLLECTION_CAPACITY"],
+        max_id_length=config["MAX_ID_LENGTH"],
     )
     results = []
     failed = 0

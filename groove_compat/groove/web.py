@@ -3,6 +3,7 @@ bodies, authentication and the one way every answer (success or error) is writte
 
 import functools
 import gzip
+import math
 import re
 
 from flask import current_app, g, request
@@ -210,24 +211,24 @@ def read_body(type_name):
             status=415,
         )
     g.groove_body_read = True
+    limit = settings()["MAX_CONTENT_LENGTH"]
     try:
         body = request.get_data(cache=False)
-        if request.content_length is None and len(body) >= settings()["MAX_CONTENT_LENGTH"]:
-            # A chunked body is cut at the limit without an error (Werkzeug's LimitedStream stops there):
-            # one more byte from the server's stream tells a body of exactly the limit from a larger one.
-            if request.environ["wsgi.input"].read(1):
-                raise RequestEntityTooLarge()
+        # A chunked body (no Content-Length) is cut at the limit by werkzeug without an error: one more
+        # read tells a body of exactly the limit from a longer one (that read raises RequestEntityTooLarge).
+        if len(body) >= limit and request.content_length is None and request.stream.read(1):
+            raise RequestEntityTooLarge()
     except RequestEntityTooLarge:
         raise errors.GrooveError(
             "INVALID_INPUT_PARAMETER",
-            f"The request body is larger than {settings()['MAX_CONTENT_LENGTH']} bytes",
+            f"The request body is larger than {limit} bytes",
             status=413,
         ) from None
     stripped = body.lstrip(b" \t\r\n\xef\xbb\xbf")
     if not stripped:
         raise errors.GrooveError("MISSING_INPUT_PARAMETER", f"The request body must hold a {type_name}")
     if fmt is None:
-        fmt = "xml" if stripped[:1] == b"<" or body[:2] in (b"\xff\xfe", b"\xfe\xff") else "json"
+        fmt = "xml" if stripped[:1] == b"<" or body[:2] in (b"\xff\xfe", b"\xfe\xff", b"\x00<") else "json"
     g.groove_body_format = fmt
     try:
         if fmt == "xml":
@@ -242,7 +243,8 @@ def read_body(type_name):
 
 
 def authenticate():
-    """The caller of a Bearer token; 401 INVALID_AUTHORIZATION_HEADER otherwise (seed 003).
+    """The caller of a Bearer token; 401 INVALID_AUTHORIZATION_HEADER otherwise (seed 003); 429
+    TOO_MANY_REQUESTS with Retry-After when the credential is over its rate limit (RATE_LIMIT_PER_MINUTE).
 
     A revoked token also carries ``WWW-Authenticate: Bearer error='token_expired'``, the one value that
     makes the 2013-era portable client refresh its token (contract 6).
@@ -256,6 +258,16 @@ def authenticate():
             "INVALID_AUTHORIZATION_HEADER", errors.MESSAGE_USER_AUTHENTICATION, headers={"WWW-Authenticate": challenge}
         ) from None
     g.caller = caller
+    limiter = current_app.extensions.get("groove_compat.rate_limiter")
+    if limiter is not None:
+        wait = limiter.take(caller.credential_id)
+        if wait > 0:
+            seconds = max(1, math.ceil(wait))
+            raise errors.GrooveError(
+                "TOO_MANY_REQUESTS",
+                f"This credential may make {settings()['RATE_LIMIT_PER_MINUTE']} requests per minute: retry in {seconds} s",
+                headers={"Retry-After": str(seconds)},
+            )
     return caller
 
 

@@ -1,0 +1,264 @@
+"""Rate limits and resource limits: per-credential 429 across processes, id length, request time.
+
+The request-time tests are real sockets against a live server with a short REQUEST_TIMEOUT: a client that
+trickles or stalls its request gets 408 (a Groove body) when the deadline passes, and while it trickles
+other clients are served.
+"""
+
+import json
+import socket
+import threading
+import time
+
+import pytest
+import requests
+
+from conftest import TRACK_A, TRACK_B, UNKNOWN_TRACK, seeded_database
+from reliability import ROUTES, ServerProcess, parse_groove_answer, raw_http, snapshot
+
+ADD = ROUTES[0]
+
+
+def post_add(url, user, track_ids, **headers):
+    return requests.post(
+        url + ADD.path, json={"TrackIds": track_ids}, headers=dict(user.headers, **headers), timeout=10
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Rate limit, in process: exact counts.
+
+
+@pytest.fixture
+def limited_app(database_path, users):
+    from groove_compat.app import create_app, get_store
+
+    app = create_app(
+        {"DATABASE": str(database_path), "TESTING": True, "RATE_LIMIT_PER_MINUTE": 60, "RATE_LIMIT_BURST": 5}
+    )
+    yield app
+    get_store(app).close()
+
+
+@pytest.mark.parametrize("accept", ["application/json", "application/xml"])
+def test_a_credential_over_its_burst_gets_429_with_retry_after(limited_app, alice, bob, accept):
+    from groove_compat.app import get_store
+
+    client = limited_app.test_client()
+    store = get_store(limited_app)
+    answers = [
+        client.post(ADD.path, json={"TrackIds": [TRACK_A]}, headers=dict(alice.headers, Accept=accept)) for _ in range(5)
+    ]
+    assert [answer.status_code for answer in answers] == [200] * 5
+    before = store.snapshot()
+    refused = client.post(ADD.path, json={"TrackIds": [TRACK_B]}, headers=dict(alice.headers, Accept=accept))
+    assert refused.status_code == 429
+    assert refused.headers["Retry-After"] == "1"  # one token per second at 60 a minute
+    assert parse_groove_answer(refused.headers["Content-Type"], refused.data, ADD.response_type)[1] == "TOO_MANY_REQUESTS"
+    assert store.snapshot() == before  # the refused add stored nothing
+    # Another credential has its own bucket.
+    assert client.post(ADD.path, json={"TrackIds": [TRACK_B]}, headers=bob.headers).status_code == 200
+
+
+def test_the_bucket_refills_at_the_configured_rate(limited_app, alice):
+    limiter = limited_app.extensions["groove_compat.rate_limiter"]
+    start = 1_000_000.0
+    assert [limiter.take(99, now=start) for _ in range(5)] == [0.0] * 5
+    assert limiter.take(99, now=start) == pytest.approx(1.0)
+    assert limiter.take(99, now=start + 0.5) == pytest.approx(0.5)  # a refused take consumes nothing
+    assert limiter.take(99, now=start + 1.0) == 0.0
+    assert limiter.take(99, now=start + 1.0) > 0
+    assert [limiter.take(99, now=start + 100) for _ in range(6)][-1] > 0  # refills to the burst, not past it
+
+
+def test_unauthenticated_requests_do_not_spend_a_credential_bucket(limited_app, alice):
+    client = limited_app.test_client()
+    for _ in range(10):
+        assert client.post(ADD.path, json={"TrackIds": [TRACK_A]}, headers={"Authorization": "Bearer nope"}).status_code == 401
+    assert client.post(ADD.path, json={"TrackIds": [TRACK_A]}, headers=alice.headers).status_code == 200
+
+
+def test_no_rate_limit_when_set_to_zero(database_path, users):
+    from groove_compat.app import create_app
+
+    app = create_app({"DATABASE": str(database_path), "RATE_LIMIT_PER_MINUTE": 0, "RATE_LIMIT_BURST": 1})
+    assert app.extensions["groove_compat.rate_limiter"] is None
+    client = app.test_client()
+    assert {client.post(ADD.path, json={"TrackIds": [TRACK_A]}, headers=users["alice"].headers).status_code for _ in range(20)} == {200}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Rate limit across processes: two servers (two workers each) on one database share the buckets.
+
+
+def test_the_rate_limit_holds_across_worker_processes_and_servers(tmp_path):
+    database = tmp_path / "groove-compat.sqlite"
+    users = seeded_database(database)
+    env = {"GROOVE_COMPAT_RATE_LIMIT_PER_MINUTE": "6", "GROOVE_COMPAT_RATE_LIMIT_BURST": "10"}
+    with ServerProcess(database, env=env) as first, ServerProcess(database, env=env) as second:
+        statuses = []
+        for index in range(24):  # a new connection each time: spread over both servers and all workers
+            server = (first, second)[index % 2]
+            answer = requests.post(
+                server.url + ADD.path, json={"TrackIds": [TRACK_A]},
+                headers=dict(users["alice"].headers, Connection="close"), timeout=10,
+            )
+            statuses.append(answer.status_code)
+            if answer.status_code == 429:
+                assert int(answer.headers["Retry-After"]) >= 1
+                assert answer.json()["Error"]["ErrorCode"] == "TOO-MANY-REQUESTS"
+        # 6 a minute refills 0.1 token/s: in the second or two this takes, at most one more token.
+        assert statuses[:10] == [200] * 10
+        assert statuses.count(200) <= 11
+        assert post_add(first.url, users["bob"], [TRACK_A]).status_code == 200
+        assert post_add(second.url, users["bob"], [TRACK_A]).status_code == 200
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Id length.
+
+
+def test_an_id_longer_than_the_bound_fails_alone_unread(client, store, alice):
+    """``music.isrc.`` + an ISRC + hyphens is a valid id (hyphens are dropped) while it fits the bound;
+    past it, the same id fails as COLLECTION-INVALID-ID, so it was not parsed."""
+    isrc_id = "music.isrc.USQX92274821"
+    fits = isrc_id + "-" * (256 - len(isrc_id))
+    too_long = fits + "-"
+    answer = client.post(ADD.path, json={"TrackIds": [too_long, fits]}, headers=alice.headers).get_json()
+    assert answer["TrackActionResults"][0]["Error"]["ErrorCode"] == "COLLECTION-INVALID-ID"
+    assert answer["TrackActionResults"][0]["InputId"] == too_long
+    assert "Id" in answer["TrackActionResults"][1]
+    assert answer["Error"]["ErrorCode"] == "COLLECTION-SOME-OPERATIONS-FAILED"
+    assert len(store.collection_track_ids(store.user(alice.user_id)["library_id"])) == 1
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Request time: slow clients.
+
+
+@pytest.fixture(scope="module")
+def deadline_server(tmp_path_factory):
+    database = tmp_path_factory.mktemp("deadline") / "groove-compat.sqlite"
+    users = seeded_database(database)
+    with ServerProcess(database, env={"GROOVE_COMPAT_REQUEST_TIMEOUT": "1.5"}) as server:
+        server.users = users
+        yield server
+
+
+def request_head(server, body_length, *, path=ADD.path):
+    return (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {server.users['alice'].token}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {body_length}\r\n\r\n"
+    ).encode()
+
+
+class SlowClient(threading.Thread):
+    """Sends ``chunks`` with ``pause`` seconds between them (stopping once answered), then reads the answer."""
+
+    def __init__(self, server, chunks, *, pause=0.25):
+        super().__init__(daemon=True)
+        self.server, self.chunks, self.pause = server, chunks, pause
+        self.response = None
+
+    def run(self):
+        self.response = raw_http(self.server.url, None, chunks=self.chunks, pause=self.pause, timeout=10)
+
+
+def served_while(server, busy, *, seconds=1.0):
+    """Latencies of normal adds made while ``busy`` threads hold their connections."""
+    latencies = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        started = time.monotonic()
+        answer = post_add(server.url, server.users["bob"], [UNKNOWN_TRACK])
+        assert answer.status_code == 200
+        latencies.append(time.monotonic() - started)
+    assert all(thread.is_alive() for thread in busy), "the slow clients finished too early to prove anything"
+    return latencies
+
+
+def check_408(response, elapsed):
+    assert response.status == 408, response
+    assert parse_groove_answer(response.header("content-type"), response.body, ADD.response_type)[1] == "INVALID_INPUT_PARAMETER"
+    assert elapsed < 1.5 + 1.0
+
+
+def one_byte_at_a_time(data):
+    return [bytes([byte]) for byte in data]
+
+
+SLOW_CASES = [
+    # The head at once, then the body one byte every 0.25 s: the request would take 25 s.
+    ("trickled-body", lambda server: [request_head(server, 100)] + one_byte_at_a_time(b" " * 100)),
+    # The head itself one byte every 0.25 s.
+    ("trickled-head", lambda server: one_byte_at_a_time(request_head(server, 2) + b"{}")),
+    # The head, then nothing at all.
+    ("stalled-body", lambda server: [request_head(server, 100)]),
+    # Half a request line, then nothing.
+    ("stalled-head", lambda server: [b"POST /1/content/mus"]),
+]
+
+
+@pytest.mark.parametrize("case, chunks", SLOW_CASES, ids=[case[0] for case in SLOW_CASES])
+def test_a_slow_client_is_cut_off_at_the_deadline_and_others_are_served(deadline_server, case, chunks):
+    before = snapshot(deadline_server.database)
+    # More slow clients than there are worker processes: sync workers would all be held.
+    slow_clients = [SlowClient(deadline_server, chunks(deadline_server)) for _ in range(3)]
+    started = time.monotonic()
+    for client in slow_clients:
+        client.start()
+    latencies = served_while(deadline_server, slow_clients, seconds=1.0)
+    for client in slow_clients:
+        client.join(timeout=10)
+        check_408(client.response, time.monotonic() - started)
+    assert max(latencies) < 1.0, f"other clients waited {max(latencies):.2f}s"
+    assert snapshot(deadline_server.database) == before
+    print(
+        f"figures: {case}: 3 slow clients cut off after {time.monotonic() - started:.2f}s; "
+        f"{len(latencies)} other requests served meanwhile, slowest {max(latencies) * 1000:.0f} ms"
+    )
+
+
+def test_a_client_that_sends_slowly_but_within_the_deadline_is_served(deadline_server):
+    body = json.dumps({"TrackIds": [UNKNOWN_TRACK]}).encode()
+    head = request_head(deadline_server, len(body))
+    response = raw_http(deadline_server.url, None, chunks=[head, body[:10], body[10:]], pause=0.4, timeout=10)
+    assert response.status == 200
+    assert json.loads(response.body)["TrackActionResults"][0]["InputId"] == UNKNOWN_TRACK
+
+
+def test_a_lying_content_length_is_cut_off_at_the_deadline(deadline_server):
+    """Content-Length promises more than is sent: 408 at the deadline, nothing stored."""
+    before = snapshot(deadline_server.database)
+    body = json.dumps({"TrackIds": [TRACK_A]}).encode()
+    started = time.monotonic()
+    response = raw_http(deadline_server.url, request_head(deadline_server, len(body) + 50) + body, timeout=10)
+    check_408(response, time.monotonic() - started)
+    assert snapshot(deadline_server.database) == before
+
+
+def test_idle_connections_do_not_starve_the_server(deadline_server):
+    """Twenty connections that send nothing at all: other clients are still served at once."""
+    idle = [socket.create_connection(("127.0.0.1", deadline_server.port)) for _ in range(20)]
+    try:
+        time.sleep(0.2)
+        started = time.monotonic()
+        assert post_add(deadline_server.url, deadline_server.users["bob"], [UNKNOWN_TRACK]).status_code == 200
+        assert time.monotonic() - started < 1.0
+    finally:
+        for sock in idle:
+            sock.close()
+
+
+def test_sync_workers_also_cut_a_slow_client_off_at_the_deadline(tmp_path):
+    """With ``--threads 1`` (sync workers) the deadline holds too, though each slow client then holds a
+    whole worker process until it passes: threaded workers are the default for that reason."""
+    database = tmp_path / "groove-compat.sqlite"
+    users = seeded_database(database)
+    with ServerProcess(database, threads=1, env={"GROOVE_COMPAT_REQUEST_TIMEOUT": "1"}) as server:
+        server.users = users
+        started = time.monotonic()
+        response = raw_http(server.url, None, chunks=[request_head(server, 100)] + one_byte_at_a_time(b" " * 100), pause=0.25)
+        assert response.status == 408
+        assert time.monotonic() - started < 2.0
+        assert "GrooveSyncWorker" in server.log_text()
