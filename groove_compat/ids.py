@@ -9,6 +9,9 @@ Forms:
 - Groove collection entry ``music.AQQ...``: base64url of ``01 04 1F`` + 16 opaque bytes (the collection
   and track rows, permuted) + the first 6 bytes of the catalog GUID in .NET byte order (contract 5);
 - playlist ``music.playlist.{guid}`` and ``music.AQM...`` (``01 03`` + the same GUID in .NET byte order);
+- collection album ``music.AQE...`` / artist ``music.AQI...``: base64url of ``01 01 0F`` / ``01 02 0F`` + 14
+  opaque bytes (the user's library and the first catalog track of the album or artist, permuted), 23
+  characters as observed (contract 5);
 - ``music.isrc.{ISRC}`` for catalog look-ups by ISRC;
 - v1 ids ``org_``, ``usr_``, ``tok_``, ``mtrack_``, ``mcoll_`` + 16 hex digits.
 """
@@ -26,6 +29,9 @@ ISRC_PATTERN = re.compile(r"^[A-Z]{2}[A-Z0-9]{3}[0-9]{7}$")
 ENTRY_PREFIX = b"\x01\x04\x1f"
 PLAYLIST_PREFIX = b"\x01\x03"
 ENTRY_ID_LENGTH = len("music.") + 34
+ALBUM_PREFIX = b"\x01\x01\x0f"
+ARTIST_PREFIX = b"\x01\x02\x0f"
+GROUP_ID_LENGTH = len("music.") + 23
 PLAYLIST_SHORT_ID_LENGTH = len("music.") + 24
 _PLAYLIST_MARKER = b"\xffplaylst"
 
@@ -165,6 +171,44 @@ class IdCodec:
     def guid_prefix(guid_bytes):
         """The 6 GUID bytes an entry id carries, to check an entry id against its track."""
         return uuid.UUID(bytes=guid_bytes).bytes_le[:6]
+
+    # Groove collection albums and artists.
+    _GROUP_PURPOSE = {ALBUM_PREFIX: b"album", ARTIST_PREFIX: b"artist"}
+
+    def _group_id(self, prefix, collection_id, track_id):
+        if not (0 < collection_id < (1 << 48) and 0 < track_id < (1 << 63)):
+            raise ValueError("row ids out of range for a collection album or artist id")
+        value = self._permute((collection_id << 64) | track_id, self._GROUP_PURPOSE[prefix], 112)
+        return "music." + _b64encode(prefix + value.to_bytes(14, "big"))
+
+    def _parse_group_id(self, prefix, text):
+        if not isinstance(text, str) or len(text) != GROUP_ID_LENGTH or not text.startswith("music."):
+            return None
+        raw = _b64decode(text[6:])
+        if raw is None or len(raw) != 17 or not raw.startswith(prefix):
+            return None
+        value = self._permute(int.from_bytes(raw[3:], "big"), self._GROUP_PURPOSE[prefix], 112, inverse=True)
+        collection_id, track_id = value >> 64, value & ((1 << 64) - 1)
+        if not (0 < collection_id < (1 << 48) and 0 < track_id < (1 << 63)):
+            return None
+        return collection_id, track_id
+
+    def album_id(self, collection_id, track_id):
+        """``music.AQE...`` of an album in a user's collection, named by the album's first catalog track:
+        stable for one user and one album."""
+        return self._group_id(ALBUM_PREFIX, collection_id, track_id)
+
+    def parse_album_id(self, text):
+        """``(collection_id, track_id)`` of a ``music.AQE...`` id, or None."""
+        return self._parse_group_id(ALBUM_PREFIX, text)
+
+    def artist_id(self, collection_id, track_id):
+        """``music.AQI...`` of an artist in a user's collection, named by the artist's first catalog track."""
+        return self._group_id(ARTIST_PREFIX, collection_id, track_id)
+
+    def parse_artist_id(self, text):
+        """``(collection_id, track_id)`` of a ``music.AQI...`` id, or None."""
+        return self._parse_group_id(ARTIST_PREFIX, text)
 
     # Playlists.
     def playlist_guid(self, collection_id):
