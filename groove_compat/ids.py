@@ -211,8 +211,16 @@ class IdCodec:
         return self._parse_group_id(ARTIST_PREFIX, text)
 
     # Playlists.
+    # The short form is base64url of 01 03 + the GUID's bytes, so its third character holds the top two bits
+    # of the GUID's first byte: "AQM" (the observed shape) only when they are 00. The permutation is therefore
+    # cycle-walked until that holds (about 4 steps); the inputs, collection_id << 64 | marker, have them 00
+    # too, so walking back the same way finds the input again.
+    _GUID_TOP_BITS = 0b11 << 126
+
     def playlist_guid(self, collection_id):
         value = self._permute((collection_id << 64) | int.from_bytes(_PLAYLIST_MARKER, "big"), b"playlist", 128)
+        while value & self._GUID_TOP_BITS:
+            value = self._permute(value, b"playlist", 128)
         return uuid.UUID(bytes_le=value.to_bytes(16, "big"))
 
     def playlist_id(self, collection_id):
@@ -240,7 +248,12 @@ class IdCodec:
             raw = decoded[2:]
         if raw is None:
             return None
-        value = self._permute(int.from_bytes(raw, "big"), b"playlist", 128, inverse=True)
+        value = int.from_bytes(raw, "big")
+        if value & self._GUID_TOP_BITS:
+            return None
+        value = self._permute(value, b"playlist", 128, inverse=True)
+        while value & self._GUID_TOP_BITS:
+            value = self._permute(value, b"playlist", 128, inverse=True)
         if value & ((1 << 64) - 1) != int.from_bytes(_PLAYLIST_MARKER, "big"):
             return None
         collection_id = value >> 64
