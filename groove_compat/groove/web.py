@@ -308,12 +308,14 @@ COUNTRY = re.compile(r"^[A-Za-z]{2}$")
 
 def check_common_parameters():
     """Refuse malformed common parameters before the view runs: ``contentType`` (xml or json), ``language``
-    (``fr`` or ``fr-FR``) and ``country`` (``FR``). ``jsonp`` is checked when the answer is written, and
-    ``accessToken`` (the legacy developer token, contract 6) is accepted and ignored. The format itself is
-    chosen later, when the body (whose format counts too) has been read."""
+    (``fr`` or ``fr-FR``), ``country`` (``FR``) and ``jsonp`` (a safe callback name). ``accessToken`` (the
+    legacy developer token, contract 6) is accepted and ignored. The format itself is chosen later, when the
+    body (whose format counts too) has been read."""
     requested = query_param("contentType")
     if requested is not None and requested.strip().lower() not in ("json", "xml"):
         raise errors.GrooveError("INVALID_INPUT_PARAMETER", "Parameter contentType must be xml or json")
+    # jsonp is used when the answer is written, after the view's change is stored: refuse a bad name first.
+    _jsonp_callback()
     language = query_param("language")
     if language is not None and not LANGUAGE.match(language):
         raise errors.GrooveError("INVALID_INPUT_PARAMETER", "Parameter language must be a 2-letter language code")
