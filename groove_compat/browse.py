@@ -243,7 +243,8 @@ def album(store, caller, collection_id, track_id):
         return None
     group = {"album_key": keys["album_key"], "artist_key": keys["artist_key"], "key": None}
     if not store.group_in_collection(
-        collection_id=collection_id, organization_id=caller.organization_id, **{k: group[k] for k in ("album_key", "artist_key")}
+        collection_id=collection_id, organization_id=caller.organization_id, album_key=group["album_key"],
+        artist_key=group["artist_key"],
     ):
         return None
     return _album_item(store, caller, group, _Names(store, caller.organization_id))

@@ -75,7 +75,9 @@ def edit(
                 end += 1
             items = [edit.item for edit in edits[start:end]]
             if edits[start].action == "add":
-                run = library.add_tracks(store, codec, caller, items, capacity=track_capacity, collection_id=collection_id)
+                run = library.add_tracks(
+                    store, codec, caller, items, capacity=track_capacity, collection_id=collection_id
+                )
                 _refuse_overflow(run, track_capacity)
             else:
                 run = library.remove_tracks(store, codec, caller, items, collection_id=collection_id)

@@ -4,7 +4,6 @@ independently of the server's."""
 
 import csv
 import datetime
-import os
 import unicodedata
 import uuid
 

@@ -4,7 +4,6 @@ changes; the schema migration that browse needs."""
 
 import base64
 import datetime
-import json
 import random
 
 import pytest
@@ -178,7 +177,8 @@ def test_track_xml_follows_the_datacontract_order(make_client, alice, namespace,
     assert children(find(root, "Tracks")) == ["ContinuationToken", "Items", "TotalItemCount"]
     for track in find_all(root, "Tracks", "Items", "Track"):
         assert children(track) == [
-            "Id", "Name", "Source", "Album", "Artists", "Duration", "Genres", "IsExplicit", "ReleaseDate", "TrackNumber",
+            "Id", "Name", "Source", "Album", "Artists", "Duration", "Genres", "IsExplicit", "ReleaseDate",
+            "TrackNumber",
         ]
         # Album inside a track: the flat 2013 order or the 2016 TrackContainer order hold the same members here.
         assert children(find(track, "Album")) == ["Id", "Name", "Source", "Genres", "ReleaseDate"]
@@ -402,7 +402,9 @@ def test_albums_are_derived_from_the_tracks(client, alice, store, codec, full_li
 ALBUM_ORDERS = {
     "AlbumTitle": lambda rows: (fold(rows[0]["album"]), fold(rows[0]["artist"])),
     "ArtistName": lambda rows: (fold(rows[0]["artist"]), fold(rows[0]["album"])),
-    "GenreName": lambda rows: (min(fold(row["genre"]) for row in rows), fold(rows[0]["artist"]), fold(rows[0]["album"])),
+    "GenreName": lambda rows: (
+        min(fold(row["genre"]) for row in rows), fold(rows[0]["artist"]), fold(rows[0]["album"])
+    ),
     "ReleaseDate": lambda rows: (min(release_key(row["release_date"]) for row in rows), fold(rows[0]["album"]),
                                  fold(rows[0]["artist"])),
 }

@@ -5,7 +5,7 @@ failure, partial failure as HTTP 200, the batch limit, JSON and XML in both name
 import pytest
 
 from groove_helpers import add, browse, sample_catalog
-from groove_schemas import NS_2013, NS_2016, call, children, find, find_all
+from groove_schemas import NS_2013, NS_2016, call, children, find_all
 
 from conftest import TRACK_A, TRACK_B, TRACK_C, UNKNOWN_TRACK
 

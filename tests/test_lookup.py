@@ -68,7 +68,8 @@ def test_a_catalog_id_gives_the_collection_track(client, alice, library, spellin
 def test_several_ids_joined_with_plus(client, alice, library, joiner):
     ids = [library[TRACK_A], ALL_IDS[5], library[ALL_IDS[7]]]
     response, body = lookup(client, alice, joiner.join(ids))
-    assert [item["Name"] for item in body["Tracks"]["Items"]] == [TITLES[TRACK_A], TITLES[ALL_IDS[5]], TITLES[ALL_IDS[7]]]
+    expected = [TITLES[TRACK_A], TITLES[ALL_IDS[5]], TITLES[ALL_IDS[7]]]
+    assert [item["Name"] for item in body["Tracks"]["Items"]] == expected
 
 
 def test_ids_that_name_nothing_are_left_out(client, alice, bob, library):
@@ -80,7 +81,8 @@ def test_ids_that_name_nothing_are_left_out(client, alice, bob, library):
 
 @pytest.mark.parametrize("id_text", [
     UNKNOWN_TRACK, ALL_IDS[20], "music.AQQfAAAAAAAAAAAAAAAAAAAAAAe5PqgAAQ", "music.AQEPAAAAAAAAAAAAAAAAAAA",
-    "music.AQIPAAAAAAAAAAAAAAAAAAA", "music.playlist.00000000-0000-0000-0000-000000000000", "music.AQMhT-EZaoD-AHqGpBl9GuHQ",
+    "music.AQIPAAAAAAAAAAAAAAAAAAA", "music.playlist.00000000-0000-0000-0000-000000000000",
+    "music.AQMhT-EZaoD-AHqGpBl9GuHQ",
     "nothing", f"{UNKNOWN_TRACK}+nothing",
 ])
 @pytest.mark.parametrize("fmt", ["json", "xml"])

@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from groove_helpers import add, browse, sample_catalog
-from groove_schemas import NS_2013, NS_2016, call, children, find, find_all
+from groove_schemas import NS_2013, NS_2016, call, children, find
 
 from conftest import TRACK_A, TRACK_B, TRACK_C, UNKNOWN_TRACK
 
@@ -150,7 +150,8 @@ def test_the_playlist_quota(app, client, alice, bob, store):
     create(client, alice, "Two")
     create(client, bob, "Bob's")  # the quota is per user
     before = store.snapshot()
-    response, body = post(client, alice, "create", {"Name": "Three", "TrackActions": [{"Id": TRACK_A, "Action": "Add"}]})
+    response, body = post(client, alice, "create", {"Name": "Three",
+                                                     "TrackActions": [{"Id": TRACK_A, "Action": "Add"}]})
     assert_refused(response, body, 400, "COLLECTION-FULL", "A user owns at most 2 playlists")
     assert store.snapshot() == before
 
@@ -256,7 +257,9 @@ def unknown_ids(client, bob, codec):
 
 
 @pytest.mark.parametrize("operation", ["update", "delete"])
-@pytest.mark.parametrize("kind", ["bob's playlist", "bob's playlist short form", "random guid", "catalog id", "garbage"])
+@pytest.mark.parametrize(
+    "kind", ["bob's playlist", "bob's playlist short form", "random guid", "catalog id", "garbage"]
+)
 def test_a_playlist_that_is_not_the_callers_is_not_found(client, alice, store, unknown_ids, operation, kind):
     create(client, alice, "Mine", [TRACK_A])
     before = store.snapshot()
@@ -551,9 +554,14 @@ def test_playlists_share_tracks_with_the_library_without_touching_it(client, ali
     assert titles_of(client, alice, other["Id"]) == ["Atlas Lantern"]
 
 
+def codec_of(client):
+    return client.application.extensions["groove_compat.ids"]
+
+
 def test_a_new_playlist_shows_in_browse_and_profile(client, alice):
     playlist = create(client, alice, "Seen", [TRACK_A])
     items = browse(client, alice, "playlists")["Playlists"]["Items"]
-    assert [item["Name"] for item in items] == ["Seen"]
+    assert [(item["Name"], item["TrackCount"]) for item in items] == [("Seen", 1)]
+    assert items[0]["Id"] == codec_of(client).playlist_short_id(codec_of(client).parse_playlist_id(playlist["Id"]))
     response, body = call(client, "GET", "/1/user/music/profile", "UserProfileResponse", headers=alice.headers)
     assert body["Collection"]["PlaylistCount"] == 1 and body["Collection"]["RemainingPlaylistCount"] == 99

@@ -5,7 +5,7 @@ country, and the partial answer without a user token."""
 import pytest
 
 from groove_helpers import add, sample_catalog
-from groove_schemas import NS_2013, NS_2016, call, children, find
+from groove_schemas import NS_2013, NS_2016, call, children
 
 from conftest import TRACK_A, TRACK_B, TRACK_C
 

@@ -38,8 +38,8 @@ LISTS = {
     "playlisttracks": (_TRACK_ORDERS, "position"),
 }
 MEMBER = {
-    "tracks": "Tracks", "albums": "Albums", "artists": "Artists", "playlists": "Playlists", "playlistsforyou": "Playlists",
-    "playlisttracks": "Tracks",
+    "tracks": "Tracks", "albums": "Albums", "artists": "Artists", "playlists": "Playlists",
+    "playlistsforyou": "Playlists", "playlisttracks": "Tracks",
 }
 
 
@@ -171,7 +171,9 @@ def _playlist_collection_id(text):
     return collection_id
 
 
-@blueprint.route("/1/content/<playlist_id>/collection/playlist/tracks/browse", methods=["GET"], endpoint="browse_playlist_tracks")
+@blueprint.route(
+    "/1/content/<playlist_id>/collection/playlist/tracks/browse", methods=["GET"], endpoint="browse_playlist_tracks"
+)
 @web.groove_endpoint("ContentResponse")
 def browse_playlist_tracks(playlist_id):
     """One page of a playlist's tracks (the caller's, or a published one), in playlist order by default."""

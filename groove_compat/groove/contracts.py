@@ -99,7 +99,9 @@ CONTRACTS.update({
     ),
     "SubscriptionState": Contract(json=("Type", "Region", "EndDate"), xml=("EndDate", "Region", "Type")),
     "UserProfileResponse": Contract(
-        json=("HasSubscription", "IsSubscriptionAvailableForPurchase", "Culture", "Collection", "Subscription", "Error"),
+        json=(
+            "HasSubscription", "IsSubscriptionAvailableForPurchase", "Culture", "Collection", "Subscription", "Error",
+        ),
         xml=("Error", "Collection", "Culture", "HasSubscription", "IsSubscriptionAvailableForPurchase", "Subscription"),
         types={"Collection": "CollectionState", "Subscription": "SubscriptionState", "Error": "Error"},
     ),
@@ -118,11 +120,16 @@ CONTRACTS.update({
         types={"Genres": ("strings", "Genre"), "Artists": ["Contributor"], "Tracks": "TrackList"},
     ),
     "Track": Contract(
-        json=("ReleaseDate", "Duration", "TrackNumber", "IsExplicit", "Genres", "Rights", "Subtitle", "Album", "Artists",
-              *_CONTENT_JSON),
+        json=(
+            "ReleaseDate", "Duration", "TrackNumber", "IsExplicit", "Genres", "Rights", "Subtitle", "Album", "Artists",
+            *_CONTENT_JSON,
+        ),
         xml=(*_CONTENT_XML, "Album", "Artists", "Duration", "Genres", "IsExplicit", "ReleaseDate", "Rights", "Subtitle",
              "TrackNumber"),
-        types={"Album": "Album", "Artists": ["Contributor"], "Genres": ("strings", "Genre"), "Rights": ("strings", "Right")},
+        types={
+            "Album": "Album", "Artists": ["Contributor"], "Genres": ("strings", "Genre"),
+            "Rights": ("strings", "Right"),
+        },
     ),
     "Playlist": Contract(
         json=("Description", "IsReadOnly", "IsPublished", "Duration", "TrackCount", "UserIsOwner", "Tracks",
@@ -130,8 +137,10 @@ CONTRACTS.update({
         # 2013: flat, by analogy with Album (contract 3.4). 2016: Playlist : TrackContainer : Content, whose
         # contract has no IsPublished, IsReadOnly or UserIsOwner: they are left out rather than sent where a
         # .NET reader would drop them (or worse).
-        xml=(*_CONTENT_XML, "CollectionStateToken", "Description", "Duration", "IsPublished", "IsReadOnly", "TrackCount",
-             "Tracks", "UserIsOwner"),
+        xml=(
+            *_CONTENT_XML, "CollectionStateToken", "Description", "Duration", "IsPublished", "IsReadOnly", "TrackCount",
+            "Tracks", "UserIsOwner",
+        ),
         xml_2016=(*_CONTENT_XML, "Duration", "TrackCount", "Tracks", "CollectionStateToken", "Description"),
         types={"Tracks": "TrackList"},
     ),

@@ -640,7 +640,9 @@ class Store:
                 offset=offset,
             )
             return found
-        walk = {"skip": self._skip_scan_groups, "catalog": self._catalog_walk_groups, "entries": self._entries_walk_groups}
+        walk = {
+            "skip": self._skip_scan_groups, "catalog": self._catalog_walk_groups, "entries": self._entries_walk_groups,
+        }
         found = walk[strategy](
             collection_id=collection_id, organization_id=organization_id, group_columns=group_columns, spec=spec,
             after=after, wanted=wanted,
@@ -726,7 +728,9 @@ class Store:
         _, index, column, order_columns, lead_length = spec
         # The leading key members that are also the leading columns of the index: the walk seeks to them.
         lead = (column, *order_columns)[:lead_length]
-        start = "" if after is None else f" AND ({', '.join(f't.{name}' for name in lead)}) >= ({_placeholders(lead_length)})"
+        start = ""
+        if after is not None:
+            start = f" AND ({', '.join(f't.{name}' for name in lead)}) >= ({_placeholders(lead_length)})"
         query = (
             f"SELECT t.{column}, t.album_key, t.artist_key FROM tracks t INDEXED BY {index}"
             " CROSS JOIN entries e ON e.collection_id = ? AND e.track_id = t.id"
@@ -811,7 +815,9 @@ class Store:
             " WHERE t.organization_id = ? AND t.album_key = ? AND t.artist_key = ?",
             (collection_id, organization_id, album_key, artist_key),
         ).fetchall()
-        fields = ("track_id", "album", "artist", "genre", "genre_key", "release_date", "is_explicit", "duration", "position")
+        fields = (
+            "track_id", "album", "artist", "genre", "genre_key", "release_date", "is_explicit", "duration", "position",
+        )
         return [dict(zip(fields, row)) for row in rows]
 
     def album_representative(self, *, organization_id, album_key, artist_key):
