@@ -66,7 +66,7 @@ BROWSE_ORDERS = {
 #   (minus that position, *group columns).
 GROUP_COLUMNS = {"album": ("album_key", "artist_key"), "artist": ("artist_key",)}
 # Most groups an "entries" walk may meet for one page before it gives way to aggregating the collection.
-WALK_BUDGET = 400
+WALK_BUDGET = 100
 GROUP_ORDERS = {
     "album": {
         "album": ("skip", "tracks_album_group", ("album_key", "artist_key")),
@@ -788,7 +788,7 @@ class Store:
         parameters = [collection_id, *(() if below is None else (below,))]
         # Groups whose entries are spread over the collection make the walk meet many groups of earlier pages;
         # past this many, aggregating the collection (a fixed cost) is cheaper than walking on.
-        budget = WALK_BUDGET + 8 * wanted
+        budget = WALK_BUDGET + 4 * wanted
         for position, *group in self.connection.execute(query, parameters):
             group = tuple(group)
             if group in met:
