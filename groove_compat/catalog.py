@@ -1,11 +1,14 @@
 """Catalog import: read tracks from CSV or JSON Lines, validate each row, store the good ones in place.
 
-CSV has a header row naming the columns ``id,title,artist,album,duration,track_number,isrc`` (any order;
-only ``id`` and ``title`` required); JSON Lines carries the same keys. ``id`` is ``music.{GUID}``; ``duration``
-is seconds or ``[h]h:mm:ss``. Bad rows are reported with their line number and reason; good rows are kept.
+CSV has a header row naming the columns ``id,title,artist,album,duration,track_number,isrc`` and optionally
+``genre,release_date,explicit`` (any order; only ``id`` and ``title`` required); JSON Lines carries the same
+keys. ``id`` is ``music.{GUID}``; ``duration`` is seconds or ``[h]h:mm:ss``; ``release_date`` is ``YYYY``,
+``YYYY-MM`` or ``YYYY-MM-DD``; ``explicit`` is true/false (also yes/no, 1/0). Bad rows are reported with
+their line number and reason; good rows are kept.
 """
 
 import csv
+import datetime
 import io
 import json
 import os
@@ -13,7 +16,7 @@ from dataclasses import dataclass, field
 
 from . import ids
 
-COLUMNS = ("id", "title", "artist", "album", "duration", "track_number", "isrc")
+COLUMNS = ("id", "title", "artist", "album", "duration", "track_number", "isrc", "genre", "release_date", "explicit")
 REQUIRED = ("id", "title")
 MAX_TEXT_LENGTH = 1024
 BATCH_ROWS = 20_000
@@ -56,6 +59,41 @@ def parse_duration(value):
     for part in parts:
         seconds = seconds * 60 + int(part)
     return seconds
+
+
+def parse_release_date(value):
+    """``YYYY-MM-DD`` text from ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD`` (missing parts are the first); None if empty."""
+    if value is None or isinstance(value, bool) or (isinstance(value, str) and not value.strip()):
+        return None
+    text = str(value).strip()
+    parts = text.split("-")
+    if not (1 <= len(parts) <= 3) or not all(part.isdigit() and part.isascii() for part in parts):
+        raise RowError(f"release_date {text[:40]!r} is not YYYY, YYYY-MM or YYYY-MM-DD")
+    if len(parts[0]) != 4 or any(len(part) != 2 for part in parts[1:]):
+        raise RowError(f"release_date {text[:40]!r} is not YYYY, YYYY-MM or YYYY-MM-DD")
+    year, month, day = (int(part) for part in (parts + ["01", "01"])[:3])
+    try:
+        return datetime.date(year, month, day).isoformat()
+    except ValueError:
+        raise RowError(f"release_date {text[:40]!r} is not a real date") from None
+
+
+_TRUE = frozenset({"true", "yes", "1"})
+_FALSE = frozenset({"false", "no", "0"})
+
+
+def parse_explicit(value):
+    """True, False or None (unknown) from true/false, yes/no, 1/0 (any case) or a JSON boolean."""
+    if value is None or isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if not text:
+        return None
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise RowError(f"explicit {text[:20]!r} is not true or false")
 
 
 def _text(row, name, *, required=False):
@@ -102,6 +140,9 @@ def parse_row(row, *, organization_id):
         parse_duration(row.get("duration")),
         track_number,
         isrc,
+        _text(row, "genre"),
+        parse_release_date(row.get("release_date")),
+        parse_explicit(row.get("explicit")),
     )
 
 

@@ -38,6 +38,11 @@ SETTINGS = [
     Setting("XML_DEFAULT_NAMESPACE", "2013", str, "Namespace of XML answers to non-XML requests: '2013' or '2016'."),
     Setting("SQLITE_SYNCHRONOUS", "FULL", str, "SQLite synchronous pragma: FULL (an acknowledged write survives power loss) or NORMAL."),
     Setting("SQLITE_BUSY_TIMEOUT", 30.0, float, "Seconds a writer waits for another process's transaction before failing."),
+    Setting(
+        "CORS_ALLOWED_ORIGINS", "*", str,
+        "Origins allowed to call the Groove API from a browser: '*' (any; tokens are bearer headers, never cookies),"
+        " a space- or comma-separated list, or empty for none.",
+    ),
     Setting("LOG_LEVEL", "INFO", str, "Level of the server log (one JSON access line per request at INFO)."),
 ]
 

@@ -9,6 +9,9 @@ Forms:
 - Groove collection entry ``music.AQQ...``: base64url of ``01 04 1F`` + 16 opaque bytes (the collection
   and track rows, permuted) + the first 6 bytes of the catalog GUID in .NET byte order (contract 5);
 - playlist ``music.playlist.{guid}`` and ``music.AQM...`` (``01 03`` + the same GUID in .NET byte order);
+- collection album ``music.AQE...`` / artist ``music.AQI...``: base64url of ``01 01 0F`` / ``01 02 0F`` + 14
+  opaque bytes (the user's library and the first catalog track of the album or artist, permuted), 23
+  characters as observed (contract 5);
 - ``music.isrc.{ISRC}`` for catalog look-ups by ISRC;
 - v1 ids ``org_``, ``usr_``, ``tok_``, ``mtrack_``, ``mcoll_`` + 16 hex digits, and v1 page cursors.
 """
@@ -27,6 +30,9 @@ ISRC_PATTERN = re.compile(r"^[A-Z]{2}[A-Z0-9]{3}[0-9]{7}$")
 ENTRY_PREFIX = b"\x01\x04\x1f"
 PLAYLIST_PREFIX = b"\x01\x03"
 ENTRY_ID_LENGTH = len("music.") + 34
+ALBUM_PREFIX = b"\x01\x01\x0f"
+ARTIST_PREFIX = b"\x01\x02\x0f"
+GROUP_ID_LENGTH = len("music.") + 23
 PLAYLIST_SHORT_ID_LENGTH = len("music.") + 24
 _PLAYLIST_MARKER = b"\xffplaylst"
 
@@ -233,9 +239,55 @@ class IdCodec:
             raise ValueError("a GUID is 16 bytes")
         return guid_bytes[3::-1] + guid_bytes[5:3:-1]
 
+    # Groove collection albums and artists.
+    _GROUP_PURPOSE = {ALBUM_PREFIX: b"album", ARTIST_PREFIX: b"artist"}
+
+    def _group_id(self, prefix, collection_id, track_id):
+        if not (0 < collection_id < (1 << 48) and 0 < track_id < (1 << 63)):
+            raise ValueError("row ids out of range for a collection album or artist id")
+        value = self._permute((collection_id << 64) | track_id, self._GROUP_PURPOSE[prefix], 112)
+        return "music." + _b64encode(prefix + value.to_bytes(14, "big"))
+
+    def _parse_group_id(self, prefix, text):
+        if not isinstance(text, str) or len(text) != GROUP_ID_LENGTH or not text.startswith("music."):
+            return None
+        raw = _b64decode(text[6:])
+        if raw is None or len(raw) != 17 or not raw.startswith(prefix):
+            return None
+        value = self._permute(int.from_bytes(raw[3:], "big"), self._GROUP_PURPOSE[prefix], 112, inverse=True)
+        collection_id, track_id = value >> 64, value & ((1 << 64) - 1)
+        if not (0 < collection_id < (1 << 48) and 0 < track_id < (1 << 63)):
+            return None
+        return collection_id, track_id
+
+    def album_id(self, collection_id, track_id):
+        """``music.AQE...`` of an album in a user's collection, named by the album's first catalog track:
+        stable for one user and one album."""
+        return self._group_id(ALBUM_PREFIX, collection_id, track_id)
+
+    def parse_album_id(self, text):
+        """``(collection_id, track_id)`` of a ``music.AQE...`` id, or None."""
+        return self._parse_group_id(ALBUM_PREFIX, text)
+
+    def artist_id(self, collection_id, track_id):
+        """``music.AQI...`` of an artist in a user's collection, named by the artist's first catalog track."""
+        return self._group_id(ARTIST_PREFIX, collection_id, track_id)
+
+    def parse_artist_id(self, text):
+        """``(collection_id, track_id)`` of a ``music.AQI...`` id, or None."""
+        return self._parse_group_id(ARTIST_PREFIX, text)
+
     # Playlists.
+    # The short form is base64url of 01 03 + the GUID's bytes, so its third character holds the top two bits
+    # of the GUID's first byte: "AQM" (the observed shape) only when they are 00. The permutation is therefore
+    # cycle-walked until that holds (about 4 steps); the inputs, collection_id << 64 | marker, have them 00
+    # too, so walking back the same way finds the input again.
+    _GUID_TOP_BITS = 0b11 << 126
+
     def playlist_guid(self, collection_id):
         value = self._permute((collection_id << 64) | int.from_bytes(_PLAYLIST_MARKER, "big"), b"playlist", 128)
+        while value & self._GUID_TOP_BITS:
+            value = self._permute(value, b"playlist", 128)
         return uuid.UUID(bytes_le=value.to_bytes(16, "big"))
 
     def playlist_id(self, collection_id):
@@ -263,7 +315,12 @@ class IdCodec:
             raw = decoded[2:]
         if raw is None:
             return None
-        value = self._permute(int.from_bytes(raw, "big"), b"playlist", 128, inverse=True)
+        value = int.from_bytes(raw, "big")
+        if value & self._GUID_TOP_BITS:
+            return None
+        value = self._permute(value, b"playlist", 128, inverse=True)
+        while value & self._GUID_TOP_BITS:
+            value = self._permute(value, b"playlist", 128, inverse=True)
         if value & ((1 << 64) - 1) != int.from_bytes(_PLAYLIST_MARKER, "big"):
             return None
         collection_id = value >> 64

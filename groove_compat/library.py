@@ -55,6 +55,8 @@ class Reason(enum.Enum):
     INVALID_REORDER = "invalid_reorder"  # a move or reorder that names entries not in the collection
     STALE_STATE = "stale_state"  # a CollectionStateToken older than the current state
     LIBRARY_IS_PERMANENT = "library_is_permanent"  # the library cannot be deleted or renamed
+    PLAYLIST_FULL = "playlist_full"  # the change would put more tracks in a playlist than allowed
+    INVALID_POSITION = "invalid_position"  # a paging position that does not fit the order it claims
 
 
 class LibraryError(Exception):

@@ -62,6 +62,111 @@ CONTRACTS = {
     ),
 }
 
+
+# Members of Content, the base of Track, Album, Artist and Playlist. JSON: after the derived members (Json.NET
+# declaration order). XML: before them (base first), alphabetical. CompatibleSources exists only in the 2016
+# contract and OtherIds is never written by the collection surface, so neither is listed.
+_CONTENT_JSON = ("Id", "Name", "ImageUrl", "Link", "Source")
+_CONTENT_XML = ("Id", "ImageUrl", "Link", "Name", "Source")
+
+
+def _paginated_list(item):
+    """PaginatedList<item>: never a root, always a member (Tracks, Albums, ...); items named after ``item``."""
+    return Contract(
+        json=("Items", "ContinuationToken", "TotalItemCount"),
+        xml=("ContinuationToken", "Items", "TotalItemCount"),
+        types={"Items": [item]},
+    )
+
+
+CONTRACTS.update({
+    # Requests of the playlist endpoints.
+    "TrackAction": Contract(json=("Id", "Action"), xml=("Action", "Id")),
+    "PlaylistAction": Contract(
+        json=("CollectionStateToken", "Id", "Name", "IsPublished", "InsertBeforeTrackId", "TrackActions"),
+        xml=("CollectionStateToken", "Id", "InsertBeforeTrackId", "IsPublished", "Name", "TrackActions"),
+        types={"TrackActions": ["TrackAction"]},
+    ),
+    "PlaylistActionResult": Contract(
+        json=("Id", "Name", "IsPublished", "TrackActionResults"),
+        xml=("Id", "IsPublished", "Name", "TrackActionResults"),
+        types={"TrackActionResults": ["TrackActionResult"]},
+    ),
+    "PlaylistActionResponse": Contract(
+        json=("PlaylistActionResult", "Error"),
+        xml=("Error", "PlaylistActionResult"),
+        types={"PlaylistActionResult": "PlaylistActionResult", "Error": "Error"},
+    ),
+    # Profile.
+    "CollectionState": Contract(
+        json=("Token", "PlaylistCount", "RemainingPlaylistCount", "TrackCount", "RemainingTrackCount"),
+        xml=("PlaylistCount", "RemainingPlaylistCount", "RemainingTrackCount", "Token", "TrackCount"),
+    ),
+    "SubscriptionState": Contract(json=("Type", "Region", "EndDate"), xml=("EndDate", "Region", "Type")),
+    "UserProfileResponse": Contract(
+        json=(
+            "HasSubscription", "IsSubscriptionAvailableForPurchase", "Culture", "Collection", "Subscription", "Error",
+        ),
+        xml=("Error", "Collection", "Culture", "HasSubscription", "IsSubscriptionAvailableForPurchase", "Subscription"),
+        types={"Collection": "CollectionState", "Subscription": "SubscriptionState", "Error": "Error"},
+    ),
+    # Content.
+    "Artist": Contract(
+        json=("Genres", *_CONTENT_JSON),
+        xml=(*_CONTENT_XML, "Genres"),
+        types={"Genres": ("strings", "Genre")},
+    ),
+    "Contributor": Contract(json=("Role", "Artist"), xml=("Artist", "Role"), types={"Artist": "Artist"}),
+    "Album": Contract(
+        json=("ReleaseDate", "Duration", "TrackCount", "IsExplicit", "Genres", "Artists", "Tracks", *_CONTENT_JSON),
+        # 2013: flat (docs lookup XML); 2016: Album : TrackContainer : Content (contract 3.4).
+        xml=(*_CONTENT_XML, "Artists", "Duration", "Genres", "IsExplicit", "ReleaseDate", "TrackCount", "Tracks"),
+        xml_2016=(*_CONTENT_XML, "Duration", "TrackCount", "Tracks", "Artists", "Genres", "IsExplicit", "ReleaseDate"),
+        types={"Genres": ("strings", "Genre"), "Artists": ["Contributor"], "Tracks": "TrackList"},
+    ),
+    "Track": Contract(
+        json=(
+            "ReleaseDate", "Duration", "TrackNumber", "IsExplicit", "Genres", "Rights", "Subtitle", "Album", "Artists",
+            *_CONTENT_JSON,
+        ),
+        xml=(*_CONTENT_XML, "Album", "Artists", "Duration", "Genres", "IsExplicit", "ReleaseDate", "Rights", "Subtitle",
+             "TrackNumber"),
+        types={
+            "Album": "Album", "Artists": ["Contributor"], "Genres": ("strings", "Genre"),
+            "Rights": ("strings", "Right"),
+        },
+    ),
+    "Playlist": Contract(
+        json=("Description", "IsReadOnly", "IsPublished", "Duration", "TrackCount", "UserIsOwner", "Tracks",
+              "CollectionStateToken", *_CONTENT_JSON),
+        # 2013: flat, by analogy with Album (contract 3.4). 2016: Playlist : TrackContainer : Content, whose
+        # contract has no IsPublished, IsReadOnly or UserIsOwner: they are left out rather than sent where a
+        # .NET reader would drop them (or worse).
+        xml=(
+            *_CONTENT_XML, "CollectionStateToken", "Description", "Duration", "IsPublished", "IsReadOnly", "TrackCount",
+            "Tracks", "UserIsOwner",
+        ),
+        xml_2016=(*_CONTENT_XML, "Duration", "TrackCount", "Tracks", "CollectionStateToken", "Description"),
+        types={"Tracks": "TrackList"},
+    ),
+    "TrackList": _paginated_list("Track"),
+    "AlbumList": _paginated_list("Album"),
+    "ArtistList": _paginated_list("Artist"),
+    "PlaylistList": _paginated_list("Playlist"),
+    "ContentResponse": Contract(
+        json=("Artists", "Albums", "Tracks", "Playlists", "Culture", "Error"),
+        xml=("Error", "Albums", "Artists", "Culture", "Playlists", "Tracks"),
+        types={
+            "Artists": "ArtistList", "Albums": "AlbumList", "Tracks": "TrackList", "Playlists": "PlaylistList",
+            "Error": "Error",
+        },
+    ),
+})
+
+# Members every answer of a response type carries, errors included: Json.NET writes
+# UserProfileResponse.IsSubscriptionAvailableForPurchase even when false (EmitDefaultValue=true, contract 2.8).
+ERROR_COMPANIONS = {"UserProfileResponse": {"IsSubscriptionAvailableForPurchase": False}}
+
 # The response type of each endpoint, so that every answer (errors included) has the endpoint's root.
 DEFAULT_RESPONSE_TYPE = "ContentResponse"
 

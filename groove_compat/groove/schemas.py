@@ -60,3 +60,74 @@ def load_track_action_request(document, *, max_batch_size):
             "COLLECTION_INVALID_OPERATION", f"Number of tracks for this operation is limited to {max_batch_size}"
         )
     return track_ids
+
+
+# ---------------------------------------------------------------------------------------------------------
+# PlaylistAction (create, update, delete)
+
+
+class XmlBoolean(fields.Field):
+    """A JSON boolean, or the text of an XML boolean (``true``, ``false``, ``1``, ``0``: xs:boolean)."""
+
+    default_error_messages = {"invalid": "Not a boolean."}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip() in ("true", "1"):
+            return True
+        if isinstance(value, str) and value.strip() in ("false", "0"):
+            return False
+        raise self.make_error("invalid")
+
+
+class TrackActionSchema(Schema):
+    """``{"Id": ..., "Action": "Add" | "Delete" | "Move"}``; Id stays raw, so a bad id fails as its own result."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    Id = fields.Raw(allow_none=True)
+    Action = fields.String(allow_none=True)
+
+
+class PlaylistActionSchema(Schema):
+    """The PlaylistAction of contract 2.6. Members absent or null are "not sent"."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    CollectionStateToken = fields.String(allow_none=True)
+    Id = fields.String(allow_none=True)
+    Name = fields.String(allow_none=True)
+    IsPublished = XmlBoolean(allow_none=True)
+    InsertBeforeTrackId = fields.String(allow_none=True)
+    TrackActions = fields.List(fields.Nested(TrackActionSchema), allow_none=True)
+
+
+_playlist_action = PlaylistActionSchema()
+
+# TrackAction.Action values, read in any case; "remove" is Delete (contract 2.5).
+TRACK_ACTIONS = {"add": "add", "delete": "delete", "remove": "delete", "move": "move"}
+
+
+def load_playlist_action(document):
+    """Validate a PlaylistAction; return ``{member: value}`` of the members sent (non-null), with each
+    TrackAction's Action as "add", "delete" or "move". Raise the documented GrooveError otherwise."""
+    try:
+        loaded = _playlist_action.load(document)
+    except ValidationError as error:
+        member = sorted(error.normalized_messages())[0]
+        raise GrooveError("INVALID_INPUT_PARAMETER", f"{member} has the wrong type") from None
+    loaded = {member: value for member, value in loaded.items() if value is not None}
+    actions = []
+    for number, action in enumerate(loaded.get("TrackActions", ())):
+        kind = TRACK_ACTIONS.get((action.get("Action") or "").strip().lower())
+        if kind is None:
+            raise GrooveError(
+                "INVALID_INPUT_PARAMETER", f"TrackActions[{number}].Action must be Add, Delete or Move"
+            )
+        actions.append({"Id": action.get("Id"), "Action": kind})
+    if "TrackActions" in loaded:
+        loaded["TrackActions"] = actions
+    return loaded

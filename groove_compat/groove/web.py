@@ -11,7 +11,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, Reque
 
 from .. import auth
 from . import codec, errors
-from .contracts import NAMESPACES
+from .contracts import ERROR_COMPANIONS, NAMESPACES
 
 JSON_TYPES = frozenset({"application/json", "text/json"})
 XML_TYPES = frozenset({"application/xml", "text/xml"})
@@ -169,12 +169,16 @@ def render_error(error, type_name=None):
         fmt = response_format()
     except errors.GrooveError:
         fmt = "json"
-    body = codec.encode_error_only(
-        type_name,
-        errors.error_object(error.code, error.message, style=settings()["ERROR_CODE_STYLE"]),
-        fmt,
-        response_namespace(),
-    )
+    error_object = errors.error_object(error.code, error.message, style=settings()["ERROR_CODE_STYLE"])
+    companions = ERROR_COMPANIONS.get(type_name)
+    if companions:  # members the response type writes even in an error answer
+        data = {**companions, "Error": error_object}
+        if fmt == "xml":
+            body = codec.encode_xml(type_name, data, response_namespace())
+        else:
+            body = codec.encode_json(type_name, data)
+    else:
+        body = codec.encode_error_only(type_name, error_object, fmt, response_namespace())
     g.groove_error_code = error.code
     try:
         return _respond(body, fmt, error.status, error.headers)
@@ -216,7 +220,7 @@ def read_body(type_name):
         body = request.get_data(cache=False)
         # A chunked body (no Content-Length) is cut at the limit by werkzeug without an error: one more
         # read tells a body of exactly the limit from a longer one (that read raises RequestEntityTooLarge).
-        if len(body) >= limit and request.content_length is None and request.stream.read(1):
+        if len(body) >= limit and request.content_length is None and request.environ["wsgi.input"].read(1):
             raise RequestEntityTooLarge()
     except RequestEntityTooLarge:
         raise errors.GrooveError(
@@ -278,14 +282,6 @@ def require_music_namespace(namespace):
         )
 
 
-def check_format_parameters():
-    """Refuse a bad ``contentType`` or ``jsonp`` before the view runs: an answer that cannot be written must
-    not come after a write (it would be a 400 whose request changed the collection)."""
-    if query_param("contentType") is not None:
-        response_format()  # the parameter outranks Accept and the body, so deciding now changes nothing
-    _jsonp_callback()
-
-
 def groove_endpoint(response_type):
     """Mark a view with its response type, and answer its GrooveErrors in that type."""
 
@@ -296,7 +292,7 @@ def groove_endpoint(response_type):
         def wrapper(*args, **kwargs):
             g.groove_response_type = response_type
             try:
-                check_format_parameters()
+                check_common_parameters()
                 return view(*args, **kwargs)
             except errors.GrooveError as error:
                 return render_error(error)
@@ -342,3 +338,81 @@ def render_http_exception(exception):
 def render_internal_error(request_id):
     error = errors.GrooveError("INTERNAL_SERVER_ERROR", f"Request {request_id} failed; it changed nothing")
     return render_error(error)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Common parameters (contract 7) and CORS
+
+LANGUAGE = re.compile(r"^[A-Za-z]{2}([-_][A-Za-z]{2})?$")
+COUNTRY = re.compile(r"^[A-Za-z]{2}$")
+
+
+def check_common_parameters():
+    """Refuse malformed common parameters before the view runs: ``contentType`` (xml or json), ``language``
+    (``fr`` or ``fr-FR``), ``country`` (``FR``) and ``jsonp`` (a safe callback name). ``accessToken`` (the
+    legacy developer token, contract 6) is accepted and ignored. The format itself is chosen later, when the
+    body (whose format counts too) has been read."""
+    requested = query_param("contentType")
+    if requested is not None and requested.strip().lower() not in ("json", "xml"):
+        raise errors.GrooveError("INVALID_INPUT_PARAMETER", "Parameter contentType must be xml or json")
+    # jsonp is used when the answer is written, after the view's change is stored: refuse a bad name first.
+    _jsonp_callback()
+    language = query_param("language")
+    if language is not None and not LANGUAGE.match(language):
+        raise errors.GrooveError("INVALID_INPUT_PARAMETER", "Parameter language must be a 2-letter language code")
+    country = query_param("country")
+    if country is not None and not COUNTRY.match(country):
+        raise errors.GrooveError("INVALID_INPUT_PARAMETER", "Parameter country must be a 2-letter country code")
+
+
+# The country's main language, for a Culture asked for by country alone (contract 7: "default = country's main
+# language"); the markets Groove served. Others get English.
+COUNTRY_LANGUAGES = {
+    "AR": "es", "AT": "de", "AU": "en", "BE": "nl", "BR": "pt", "CA": "en", "CH": "de", "CL": "es", "CO": "es",
+    "CZ": "cs", "DE": "de", "DK": "da", "ES": "es", "FI": "fi", "FR": "fr", "GB": "en", "HK": "zh", "IE": "en",
+    "IN": "en", "IT": "it", "JP": "ja", "KR": "ko", "MX": "es", "NL": "nl", "NO": "nb", "NZ": "en", "PL": "pl",
+    "PT": "pt", "RU": "ru", "SE": "sv", "SG": "en", "TR": "tr", "TW": "zh", "US": "en", "ZA": "en",
+}
+
+
+def culture():
+    """The Culture of the request (``fr-FR``): from ``language`` and ``country``, else ``en-US``."""
+    language = query_param("language")
+    country = query_param("country")
+    if language and len(language) == 5:
+        language, country = language[:2], country or language[3:]
+    if not language and not country:
+        return "en-US"
+    country = (country or "US").upper()
+    language = (language or COUNTRY_LANGUAGES.get(country, "en")).lower()
+    return f"{language}-{country}"
+
+
+CORS_ALLOWED_HEADERS = "Authorization, Content-Type, Accept, X-Client-Name, X-Client-Version"
+CORS_EXPOSED_HEADERS = "X-Request-Id, WWW-Authenticate"
+CORS_MAX_AGE = "86400"
+
+
+def add_cors_headers(response):
+    """CORS for ``/1/`` (contract 7). Tokens are bearer headers, not cookies, so credentials are never
+    allowed and ``*`` is a safe default; CORS_ALLOWED_ORIGINS may list origins instead (or be empty)."""
+    if not request.path.startswith("/1/"):
+        return response
+    origin = request.headers.get("Origin")
+    allowed = settings()["CORS_ALLOWED_ORIGINS"].replace(",", " ").split()
+    if origin is None or not allowed:
+        return response
+    if "*" in allowed:
+        response.headers["Access-Control-Allow-Origin"] = "*"
+    elif origin in allowed:
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.vary.add("Origin")
+    else:
+        return response
+    if request.method == "OPTIONS" and request.headers.get("Access-Control-Request-Method"):
+        response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+        response.headers["Access-Control-Allow-Headers"] = CORS_ALLOWED_HEADERS
+        response.headers["Access-Control-Max-Age"] = CORS_MAX_AGE
+    else:
+        response.headers["Access-Control-Expose-Headers"] = CORS_EXPOSED_HEADERS
+    return response

@@ -13,7 +13,8 @@ import sqlite3
 import threading
 import time
 
-from . import schema
+from . import keys, schema
+from .schema import BROWSE_INDEXES as INDEX_COLUMNS
 
 
 class StoreError(Exception):
@@ -44,6 +45,56 @@ def _insert_entries_statement(rows):
     return "INSERT INTO entries (collection_id, track_id, position, added_at) VALUES " + ",".join(
         ["(?, ?, ?, ?)"] * rows
     )
+# The track fields a browse answer is built from (after the entry's position and added_at).
+_BROWSE_TRACK_FIELDS = (
+    "id", "guid", "title", "artist", "album", "duration", "track_number", "isrc", "genre", "release_date",
+    "is_explicit", "album_key", "artist_key",
+)
+
+# Track browse orders: (catalog index, sort key columns; ``id`` breaks ties). None: the collection's own
+# order by position ("position" ascending, "added" newest first).
+BROWSE_ORDERS = {
+    "title": ("tracks_by_title", ("title_key",)),
+    "album": ("tracks_by_album", ("album_key", "artist_key", "number_key")),
+    "artist": ("tracks_by_artist", ("artist_key", "album_key", "number_key")),
+    "genre": ("tracks_by_genre", ("genre_key", "artist_key", "album_key", "number_key")),
+    "release": ("tracks_by_release", ("release_key", "album_key", "artist_key", "number_key")),
+    "number": ("tracks_by_number", ("number_key", "title_key")),
+    "position": None,
+    "added": None,
+}
+
+# Album and artist browse orders, each with the walk that finds a page without reading what comes before it:
+# - ("skip", index, key columns): by name, seeking in a catalog index from group to group;
+# - ("catalog", index, value column, tie columns, lead): albums by the least value of their tracks in the
+#   collection (genre; release date, whose key is minus the day, so the newest first), walking the catalog
+#   index of that value from its first ``lead`` key members; key (value, *tie columns);
+# - ("entries",): newest first by the latest entry of the group, walking the collection's positions; key
+#   (minus that position, *group columns).
+GROUP_COLUMNS = {"album": ("album_key", "artist_key"), "artist": ("artist_key",)}
+# Most groups an "entries" walk may meet for one page before it gives way to aggregating the collection.
+WALK_BUDGET = 100
+GROUP_ORDERS = {
+    "album": {
+        "album": ("skip", "tracks_album_group", ("album_key", "artist_key")),
+        "artist": ("skip", "tracks_by_artist", ("artist_key", "album_key")),
+        "genre": ("catalog", "tracks_by_genre", "genre_key", ("artist_key", "album_key"), 3),
+        "release": ("catalog", "tracks_by_release", "release_key", ("album_key", "artist_key"), 3),
+        "added": ("entries",),
+    },
+    "artist": {
+        "artist": ("skip", "tracks_artist_group", ("artist_key",)),
+        "added": ("entries",),
+    },
+}
+
+
+def _browse_entry(row, *, key):
+    entry = dict(zip(("position", "added_at", *_BROWSE_TRACK_FIELDS), row))
+    entry["track_id"] = entry.pop("id")
+    entry["guid"] = bytes(entry["guid"])
+    entry["key"] = key
+    return entry
 
 
 class Store:
@@ -286,17 +337,48 @@ class Store:
     def upsert_tracks(self, rows):
         """Insert or update catalog tracks in place (keyed on organization and GUID), in one transaction.
 
-        ``rows`` are tuples ``(organization_id, guid, title, artist, album, duration, track_number, isrc)``.
+        ``rows`` are tuples ``(organization_id, guid, title, artist, album, duration, track_number, isrc)``,
+        optionally followed by ``genre, release_date, is_explicit`` (all three or none). Eight-member rows
+        leave the stored genre, release date and explicit flag of an existing track as they are. The sort
+        keys of browse (``store.keys``) are computed here, so every writer keeps them right.
         """
+        short, full = [], []
+        for row in rows:
+            if len(row) == 8:
+                title_key, artist_key, album_key, _, _, number = keys.track_keys(
+                    title=row[2], artist=row[3], album=row[4], track_number=row[6]
+                )
+                short.append((*row, title_key, artist_key, album_key, number))
+            else:
+                full.append((*row, *keys.track_keys(
+                    title=row[2], artist=row[3], album=row[4], track_number=row[6], genre=row[8], release_date=row[9]
+                )))
         with self.transaction() as connection:
-            connection.executemany(
-                "INSERT INTO tracks (organization_id, guid, title, artist, album, duration, track_number, isrc)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (organization_id, guid) DO UPDATE SET title = excluded.title,"
-                " artist = excluded.artist, album = excluded.album, duration = excluded.duration,"
-                " track_number = excluded.track_number, isrc = excluded.isrc",
-                rows,
-            )
+            if short:
+                connection.executemany(
+                    "INSERT INTO tracks (organization_id, guid, title, artist, album, duration, track_number, isrc,"
+                    " title_key, artist_key, album_key, number_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT (organization_id, guid) DO UPDATE SET title = excluded.title,"
+                    " artist = excluded.artist, album = excluded.album, duration = excluded.duration,"
+                    " track_number = excluded.track_number, isrc = excluded.isrc, title_key = excluded.title_key,"
+                    " artist_key = excluded.artist_key, album_key = excluded.album_key,"
+                    " number_key = excluded.number_key",
+                    short,
+                )
+            if full:
+                connection.executemany(
+                    "INSERT INTO tracks (organization_id, guid, title, artist, album, duration, track_number, isrc,"
+                    " genre, release_date, is_explicit, title_key, artist_key, album_key, genre_key, release_key,"
+                    " number_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT (organization_id, guid) DO UPDATE SET title = excluded.title,"
+                    " artist = excluded.artist, album = excluded.album, duration = excluded.duration,"
+                    " track_number = excluded.track_number, isrc = excluded.isrc, genre = excluded.genre,"
+                    " release_date = excluded.release_date, is_explicit = excluded.is_explicit,"
+                    " title_key = excluded.title_key, artist_key = excluded.artist_key,"
+                    " album_key = excluded.album_key, genre_key = excluded.genre_key,"
+                    " release_key = excluded.release_key, number_key = excluded.number_key",
+                    full,
+                )
 
     def count_tracks(self, *, organization_id=None):
         if organization_id is None:
@@ -548,6 +630,337 @@ class Store:
         if row is None:
             return None
         return dict(zip(_COLLECTION_COLUMNS, row))
+
+    # Browse: keyset pages of a collection in the orders of Groove's browse.
+    #
+    # A page is "the first ``limit`` items whose sort key is past the last item of the previous page", so its
+    # cost does not depend on how far into the collection it is. Two ways to find them, chosen per request by
+    # expected cost: walk the catalog index of the order from the key and keep the tracks that are in the
+    # collection (a page costs about limit * catalog / collection rows: best for a large collection), or take
+    # the collection's entries, keep those past the key and let SQLite keep the first ``limit`` (a page costs
+    # about the collection's size: best for a small collection in a large catalog, and for playlists).
+
+    def _catalog_estimate(self):
+        # MAX(id) is one b-tree step and never below the catalog's size, so it errs towards the entries path.
+        return self.connection.execute("SELECT MAX(id) FROM tracks").fetchone()[0] or 0
+
+    def _walk_catalog(self, *, collection_id, wanted):
+        """True when walking the catalog index finds ``wanted`` entries of the collection faster than
+        reading all of its entries would."""
+        row = self.connection.execute("SELECT track_count FROM collections WHERE id = ?", (collection_id,)).fetchone()
+        track_count = row[0] if row else 0
+        return track_count > 0 and track_count * track_count > wanted * self._catalog_estimate()
+
+    def browse_entries(self, *, collection_id, organization_id, order, after=None, limit, offset=0):
+        """Up to ``limit`` entries of a collection in ``order`` (a key of ``BROWSE_ORDERS``), after the
+        keyset position ``after`` (the ``key`` of the last entry of the previous page), skipping ``offset``.
+
+        Each entry is a dict of the entry's position and added_at and the track's catalog fields, with
+        ``key``: the tuple that ``after`` takes to continue after it.
+        """
+        spec = BROWSE_ORDERS[order]
+        columns = ", ".join(f"t.{column}" for column in _BROWSE_TRACK_FIELDS)
+        if spec is None:  # the collection's own order: position, ties (none in practice) by track
+            descending = order == "added"
+            comparison, direction = ("<", "DESC") if descending else (">", "ASC")
+            query = (
+                f"SELECT e.position, e.added_at, {columns} FROM entries e JOIN tracks t ON t.id = e.track_id"
+                " WHERE e.collection_id = ?"
+                + ("" if after is None else f" AND (e.position, e.track_id) {comparison} (?, ?)")
+                + f" ORDER BY e.position {direction}, e.track_id {direction} LIMIT ? OFFSET ?"
+            )
+            parameters = [collection_id, *(after or ()), limit, offset]
+            rows = self.connection.execute(query, parameters).fetchall()
+            return [_browse_entry(row, key=(row[0], row[2])) for row in rows]
+        index, sort_columns = spec
+        key_columns = ", ".join(f"t.{column}" for column in (*sort_columns, "id"))
+        keyset = "" if after is None else f" AND ({key_columns}) > ({_placeholders(len(sort_columns) + 1)})"
+        if self._walk_catalog(collection_id=collection_id, wanted=limit + offset + 1):
+            query = (
+                f"SELECT e.position, e.added_at, {columns}, {key_columns} FROM tracks t INDEXED BY {index}"
+                " CROSS JOIN entries e ON e.collection_id = ? AND e.track_id = t.id"
+                f" WHERE t.organization_id = ?{keyset} ORDER BY {key_columns} LIMIT ? OFFSET ?"
+            )
+            parameters = [collection_id, organization_id, *(after or ()), limit, offset]
+        else:
+            query = (
+                f"SELECT e.position, e.added_at, {columns}, {key_columns} FROM entries e"
+                f" CROSS JOIN tracks t ON t.id = e.track_id WHERE e.collection_id = ?{keyset}"
+                f" ORDER BY {key_columns} LIMIT ? OFFSET ?"
+            )
+            parameters = [collection_id, *(after or ()), limit, offset]
+        width = 2 + len(_BROWSE_TRACK_FIELDS)
+        return [_browse_entry(row, key=tuple(row[width:])) for row in self.connection.execute(query, parameters)]
+
+    def entries_of_tracks(self, *, collection_id, track_ids):
+        """``{track_id: entry dict as browse_entries gives}`` for those of ``track_ids`` in the collection."""
+        if not track_ids:
+            return {}
+        track_ids = list(track_ids)
+        columns = ", ".join(f"t.{column}" for column in _BROWSE_TRACK_FIELDS)
+        rows = self.connection.execute(
+            f"SELECT e.position, e.added_at, {columns} FROM entries e JOIN tracks t ON t.id = e.track_id"
+            f" WHERE e.collection_id = ? AND e.track_id IN ({_placeholders(len(track_ids))})",
+            [collection_id, *track_ids],
+        )
+        return {row[2]: _browse_entry(row, key=(row[0], row[2])) for row in rows}
+
+    def collection_duration(self, collection_id):
+        """Total seconds of a collection's tracks (tracks without a duration count 0)."""
+        return self.connection.execute(
+            "SELECT COALESCE(SUM(t.duration), 0) FROM entries e JOIN tracks t ON t.id = e.track_id"
+            " WHERE e.collection_id = ?",
+            (collection_id,),
+        ).fetchone()[0]
+
+    def browse_groups(self, *, collection_id, organization_id, kind, order, after=None, limit, offset=0):
+        """Up to ``limit`` albums or artists (``kind``) that have tracks in a collection, in ``order`` (a key of
+        ``GROUP_ORDERS[kind]``), after the keyset position ``after``, skipping ``offset``.
+
+        An album is the tracks sharing album and artist keys (a non-empty album); an artist, the tracks
+        sharing an artist key (a non-empty artist). Returns dicts with ``album_key`` / ``artist_key`` and
+        ``key`` (what ``after`` takes). Each order has a walk whose cost per page does not depend on the
+        page's place (see GROUP_ORDERS); a small collection in a large catalog is aggregated instead.
+        """
+        group_columns = GROUP_COLUMNS[kind]
+        spec = GROUP_ORDERS[kind][order]
+        wanted = limit + offset
+        strategy = spec[0]
+        if strategy != "entries" and not self._walk_catalog(collection_id=collection_id, wanted=wanted + 1):
+            found = self._aggregate_groups(
+                collection_id=collection_id, group_columns=group_columns, spec=spec, after=after, limit=limit,
+                offset=offset,
+            )
+            return found
+        walk = {
+            "skip": self._skip_scan_groups, "catalog": self._catalog_walk_groups, "entries": self._entries_walk_groups,
+        }
+        found = walk[strategy](
+            collection_id=collection_id, organization_id=organization_id, group_columns=group_columns, spec=spec,
+            after=after, wanted=wanted,
+        )
+        if found is None:  # the walk met too many groups of earlier pages: aggregate instead
+            dense = self._walk_catalog(collection_id=collection_id, wanted=wanted + 1)
+            return self._aggregate_groups(
+                collection_id=collection_id, group_columns=group_columns, spec=spec, after=after, limit=limit,
+                offset=offset, organization_id=organization_id if dense else None,
+            )
+        return found[offset:]
+
+    def _aggregate_groups(self, *, collection_id, group_columns, spec, after, limit, offset, organization_id=None):
+        """Groups of the collection's entries in the order's key (a cost of the collection's size per page).
+        With ``organization_id``, the entries are read in the catalog's group order (no sort to group them)."""
+        strategy = spec[0]
+        if strategy == "skip":
+            aggregate = ""
+            key_columns = tuple(f"t.{column}" for column in spec[2])
+        else:
+            value = f"MIN(t.{spec[2]})" if strategy == "catalog" else "-MAX(e.position)"
+            aggregate = f"{value} AS sort_value, "
+            order_columns = spec[3] if strategy == "catalog" else group_columns
+            key_columns = ("sort_value", *(f"t.{column}" for column in order_columns))
+        grouping = ", ".join(f"t.{column}" for column in group_columns)
+        keyset = "" if after is None else f" HAVING ({', '.join(key_columns)}) > ({_placeholders(len(key_columns))})"
+        if organization_id is None:
+            source = "entries e CROSS JOIN tracks t ON t.id = e.track_id WHERE e.collection_id = ?"
+            parameters = [collection_id]
+        else:
+            grouped_by = "tracks_album_group" if len(group_columns) == 2 else "tracks_artist_group"
+            source = (
+                f"tracks t INDEXED BY {grouped_by} CROSS JOIN entries e ON e.collection_id = ? AND e.track_id = t.id"
+                " WHERE t.organization_id = ?"
+            )
+            parameters = [collection_id, organization_id]
+        query = (
+            f"SELECT {aggregate}{', '.join(key_columns[1:] if aggregate else key_columns)}"
+            f" FROM {source} AND t.{group_columns[0]} <> ''"
+            f" GROUP BY {grouping}{keyset} ORDER BY {', '.join(key_columns)} LIMIT ? OFFSET ?"
+        )
+        names = [column.split(".")[-1] for column in key_columns]
+        result = []
+        for row in self.connection.execute(query, [*parameters, *(after or ()), limit, offset]):
+            values = dict(zip(names, row))
+            result.append({**{column: values[column] for column in group_columns}, "key": tuple(row)})
+        return result
+
+    def _skip_scan_groups(self, *, collection_id, organization_id, group_columns, spec, after, wanted):
+        """Groups in name order: walk a catalog index group by group, each step seeking past the group just
+        found, so a group's other tracks are never read."""
+        _, index, key_columns = spec
+        columns = ", ".join(f"t.{column}" for column in key_columns)
+        query = (
+            f"SELECT {columns} FROM tracks t INDEXED BY {index}"
+            " CROSS JOIN entries e ON e.collection_id = ? AND e.track_id = t.id"
+            f" WHERE t.organization_id = ? AND t.{group_columns[0]} <> ''"
+            f" AND ({columns}) > ({_placeholders(len(key_columns))}) ORDER BY {columns} LIMIT 1"
+        )
+        position = tuple(after) if after is not None else ("",) * len(key_columns)
+        found = []
+        while len(found) < wanted + 1:
+            row = self.connection.execute(query, [collection_id, organization_id, *position]).fetchone()
+            if row is None:
+                break
+            position = tuple(row)
+            values = dict(zip(key_columns, row))
+            found.append({**{column: values[column] for column in group_columns}, "key": position})
+        return found
+
+    def _group_minimum(self, *, collection_id, organization_id, column, album_key, artist_key):
+        """The least ``column`` over the tracks of one album that are in the collection."""
+        return self.connection.execute(
+            f"SELECT MIN(t.{column}) FROM tracks t INDEXED BY tracks_album_group"
+            " CROSS JOIN entries e ON e.collection_id = ? AND e.track_id = t.id"
+            " WHERE t.organization_id = ? AND t.album_key = ? AND t.artist_key = ?",
+            (collection_id, organization_id, album_key, artist_key),
+        ).fetchone()[0]
+
+    def _catalog_walk_groups(self, *, collection_id, organization_id, group_columns, spec, after, wanted):
+        """Albums by a value of their tracks (genre, release date): walk the catalog index of that value from
+        the position, and keep an album where the walk meets its least value in the collection."""
+        _, index, column, order_columns, lead_length = spec
+        # The leading key members that are also the leading columns of the index: the walk seeks to them.
+        lead = (column, *order_columns)[:lead_length]
+        start = ""
+        if after is not None:
+            start = f" AND ({', '.join(f't.{name}' for name in lead)}) >= ({_placeholders(lead_length)})"
+        query = (
+            f"SELECT t.{column}, t.album_key, t.artist_key FROM tracks t INDEXED BY {index}"
+            " CROSS JOIN entries e ON e.collection_id = ? AND e.track_id = t.id"
+            f" WHERE t.organization_id = ? AND t.album_key <> ''{start}"
+            f" ORDER BY {', '.join(f't.{name}' for name in INDEX_COLUMNS[index][1:])}"
+        )
+        parameters = [collection_id, organization_id, *(() if after is None else after[:lead_length])]
+        found, emitted, minimum = [], set(), {}
+        for value, album_key, artist_key in self.connection.execute(query, parameters):
+            group = (album_key, artist_key)
+            if group in emitted:
+                continue
+            values = {"album_key": album_key, "artist_key": artist_key}
+            key = (value, *(values[name] for name in order_columns))
+            if after is not None and key <= tuple(after):
+                continue
+            if group not in minimum:
+                minimum[group] = self._group_minimum(
+                    collection_id=collection_id, organization_id=organization_id, column=column, album_key=album_key,
+                    artist_key=artist_key,
+                )
+            if minimum[group] != value:
+                continue
+            emitted.add(group)
+            found.append({**values, "key": key})
+            if len(found) > wanted:
+                break
+        return found
+
+    def _entries_walk_groups(self, *, collection_id, organization_id, group_columns, spec, after, wanted):
+        """Groups newest first (by their latest entry): walk the collection's entries from the newest, and keep
+        a group the first time the walk meets it, unless it has an entry newer than the page's start (then it
+        was on an earlier page)."""
+        below = None if after is None else -after[0]
+        names = ", ".join(f"t.{column}" for column in group_columns)
+        query = (
+            f"SELECT e.position, {names} FROM entries e JOIN tracks t ON t.id = e.track_id"
+            f" WHERE e.collection_id = ? AND t.{group_columns[0]} <> ''"
+            + ("" if below is None else " AND e.position < ?")
+            + " ORDER BY e.position DESC"
+        )
+        if len(group_columns) == 2:
+            newer = (
+                "SELECT 1 FROM tracks t INDEXED BY tracks_album_group CROSS JOIN entries e"
+                " ON e.collection_id = ? AND e.track_id = t.id WHERE t.organization_id = ? AND t.album_key = ?"
+                " AND t.artist_key = ? AND e.position >= ? LIMIT 1"
+            )
+        else:
+            newer = (
+                "SELECT 1 FROM tracks t INDEXED BY tracks_artist_group CROSS JOIN entries e"
+                " ON e.collection_id = ? AND e.track_id = t.id WHERE t.organization_id = ? AND t.artist_key = ?"
+                " AND e.position >= ? LIMIT 1"
+            )
+        found, met = [], set()
+        parameters = [collection_id, *(() if below is None else (below,))]
+        # Groups whose entries are spread over the collection make the walk meet many groups of earlier pages;
+        # past this many, aggregating the collection (a fixed cost) is cheaper than walking on.
+        budget = WALK_BUDGET + 4 * wanted
+        for position, *group in self.connection.execute(query, parameters):
+            group = tuple(group)
+            if group in met:
+                continue
+            met.add(group)
+            if len(met) > budget:
+                return None
+            if below is not None and self.connection.execute(
+                newer, (collection_id, organization_id, *group, below)
+            ).fetchone():
+                continue
+            found.append({**dict(zip(group_columns, group)), "key": (-position, *group)})
+            if len(found) > wanted:
+                break
+        return found
+
+    def album_details(self, *, collection_id, organization_id, album_key, artist_key):
+        """The tracks of one album that are in a collection, as dicts of catalog fields and position, plus
+        the album's representative: the first catalog track of the album (it names the album in ids)."""
+        rows = self.connection.execute(
+            "SELECT t.id, t.album, t.artist, t.genre, t.genre_key, t.release_date, t.is_explicit, t.duration,"
+            " e.position FROM tracks t INDEXED BY tracks_album_group"
+            " CROSS JOIN entries e ON e.collection_id = ? AND e.track_id = t.id"
+            " WHERE t.organization_id = ? AND t.album_key = ? AND t.artist_key = ?",
+            (collection_id, organization_id, album_key, artist_key),
+        ).fetchall()
+        fields = (
+            "track_id", "album", "artist", "genre", "genre_key", "release_date", "is_explicit", "duration", "position",
+        )
+        return [dict(zip(fields, row)) for row in rows]
+
+    def album_representative(self, *, organization_id, album_key, artist_key):
+        """``(track_id, album text, artist text)`` of the first catalog track of an album, or None."""
+        return self.connection.execute(
+            "SELECT id, album, artist FROM tracks WHERE organization_id = ? AND album_key = ? AND artist_key = ?"
+            " ORDER BY id LIMIT 1",
+            (organization_id, album_key, artist_key),
+        ).fetchone()
+
+    def artist_representative(self, *, organization_id, artist_key):
+        """``(track_id, artist text)`` of the first catalog track of an artist, or None."""
+        return self.connection.execute(
+            "SELECT id, artist FROM tracks WHERE organization_id = ? AND artist_key = ? ORDER BY id LIMIT 1",
+            (organization_id, artist_key),
+        ).fetchone()
+
+    def group_in_collection(self, *, collection_id, organization_id, album_key=None, artist_key):
+        """True when the collection holds a track of the album (``album_key`` given) or of the artist."""
+        if album_key is None:
+            query = (
+                "SELECT 1 FROM tracks t INDEXED BY tracks_artist_group CROSS JOIN entries e"
+                " ON e.collection_id = ? AND e.track_id = t.id WHERE t.organization_id = ? AND t.artist_key = ? LIMIT 1"
+            )
+            parameters = (collection_id, organization_id, artist_key)
+        else:
+            query = (
+                "SELECT 1 FROM tracks t INDEXED BY tracks_album_group CROSS JOIN entries e"
+                " ON e.collection_id = ? AND e.track_id = t.id"
+                " WHERE t.organization_id = ? AND t.album_key = ? AND t.artist_key = ? LIMIT 1"
+            )
+            parameters = (collection_id, organization_id, album_key, artist_key)
+        return self.connection.execute(query, parameters).fetchone() is not None
+
+    def track_keys(self, *, organization_id, track_id):
+        """``{"album_key", "artist_key"}`` of one catalog track of the organization, or None."""
+        row = self.connection.execute(
+            "SELECT album_key, artist_key FROM tracks WHERE organization_id = ? AND id = ?", (organization_id, track_id)
+        ).fetchone()
+        return None if row is None else {"album_key": row[0], "artist_key": row[1]}
+
+    def playlists_page(self, *, user_id, after=None, limit, offset=0):
+        """Up to ``limit`` playlists of a user, newest first, after the playlist ``after`` (a collection id)."""
+        query = (
+            "SELECT id, user_id, kind, name, is_published, track_count, next_position, version, created_at,"
+            " updated_at FROM collections WHERE user_id = ? AND kind = 'playlist'"
+            + ("" if after is None else " AND id < ?")
+            + " ORDER BY id DESC LIMIT ? OFFSET ?"
+        )
+        parameters = [user_id, *(() if after is None else (after,)), limit, offset]
+        return [dict(zip(_COLLECTION_COLUMNS, row)) for row in self.connection.execute(query, parameters)]
 
     def table_counts(self):
         """Row counts of every table (tests and the CLI use this to show that nothing was written)."""

@@ -3,6 +3,7 @@
 import time
 
 from .. import ids
+from . import keys
 
 
 def _now_ms():
@@ -86,5 +87,51 @@ def _migration_1(db):
     db["organizations"].insert({"id": 1, "name": "default", "created_at": _now_ms()})
 
 
-MIGRATIONS = [_migration_1]
+# Indexes that let browse seek to a page: one per order, each ending with the tie-breaker ``id``, so a page
+# is ``(keys..., id) > (last item's keys..., id) ORDER BY keys..., id LIMIT n`` whatever its place.
+BROWSE_INDEXES = {
+    "tracks_by_title": ("organization_id", "title_key", "id"),
+    "tracks_by_album": ("organization_id", "album_key", "artist_key", "number_key", "id"),
+    "tracks_by_artist": ("organization_id", "artist_key", "album_key", "number_key", "id"),
+    "tracks_by_genre": ("organization_id", "genre_key", "artist_key", "album_key", "number_key", "id"),
+    "tracks_by_release": ("organization_id", "release_key", "album_key", "artist_key", "number_key", "id"),
+    "tracks_by_number": ("organization_id", "number_key", "title_key", "id"),
+    # The first catalog track of an album or artist names it in ids (music.AQE..., music.AQI...).
+    "tracks_album_group": ("organization_id", "album_key", "artist_key", "id"),
+    "tracks_artist_group": ("organization_id", "artist_key", "id"),
+}
+
+
+def _migration_2(db):
+    """Catalog genre, release date and explicit flag; sort keys and the indexes of keyset browse.
+
+    Works on a version-1 database: columns are added (SQLite ALTER TABLE ADD COLUMN), the keys of the
+    existing tracks are computed here, then the indexes are built.
+    """
+    for name, kind, default in (
+        ("genre", "TEXT", None),
+        ("release_date", "TEXT", None),
+        ("is_explicit", "INTEGER", None),
+        ("title_key", "TEXT", "''"),
+        ("artist_key", "TEXT", "''"),
+        ("album_key", "TEXT", "''"),
+        ("genre_key", "TEXT", "''"),
+        ("release_key", "INTEGER", str(keys.NO_RELEASE_DATE)),
+        ("number_key", "INTEGER", str(keys.NO_TRACK_NUMBER)),
+    ):
+        clause = "" if default is None else f" NOT NULL DEFAULT {default}"
+        db.execute(f"ALTER TABLE tracks ADD COLUMN {name} {kind}{clause}")
+    rows = db.execute("SELECT id, title, artist, album, track_number FROM tracks").fetchall()
+    db.conn.executemany(
+        "UPDATE tracks SET title_key = ?, artist_key = ?, album_key = ?, number_key = ? WHERE id = ?",
+        [
+            (keys.text_key(title), keys.text_key(artist), keys.text_key(album), keys.number_key(number), track_id)
+            for track_id, title, artist, album, number in rows
+        ],
+    )
+    for name, columns in BROWSE_INDEXES.items():
+        db.execute(f"CREATE INDEX {name} ON tracks ({', '.join(columns)})")
+
+
+MIGRATIONS = [_migration_1, _migration_2]
 SCHEMA_VERSION = len(MIGRATIONS)
