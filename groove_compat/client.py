@@ -391,7 +391,8 @@ def read_json_answer(body: bytes) -> dict:
         raise _BodyUnreadable(f"the JSON answer is not valid JSON: {error}") from None
     if not isinstance(document, dict):
         raise _BodyUnreadable("the JSON answer is not an object")
-    return _normalise(document)
+    # JSON already carries ints and bools; only Json.NET's "hh:mm:ss" durations need a type.
+    return _normalise(document) if b'"Duration"' in body else document
 
 
 def retry_after_seconds(value: str | None) -> float | None:
@@ -559,6 +560,11 @@ class GrooveClient:
         self.timeout = timeout
         self._token = token
         self._session = session if session is not None else requests.Session()
+        if session is None:
+            # Proxy settings from the environment are read once, not on every request (a stat of ~/.netrc and
+            # a scan of the environment each time); and a ~/.netrc entry must never replace the Bearer header.
+            self._session.proxies.update(requests.utils.get_environ_proxies(self.base_url))
+            self._session.trust_env = False
         self._session.headers["User-Agent"] = user_agent
         self._session.headers["Accept"] = "application/xml" if format == "xml" else "application/json"
 
