@@ -1,4 +1,4 @@
-"""Operators' commands: ``groove-compat db|catalog|orgs|users|tokens|serve|demo``.
+"""Operators' commands: ``groove-compat db|catalog|orgs|users|tokens|serve|demo|import|openapi``.
 
 Every command takes ``--db PATH``; without it the database is ``GROOVE_COMPAT_DATABASE``, then
 ``groove-compat.sqlite`` in the instance folder. These names are part of the interface: scripts depend on them.
@@ -325,6 +325,114 @@ def serve_command(bind, workers, threads, database):
     """Serve the API under the production WSGI server (gunicorn)."""
     context = Context(database)
     _run_server(context, bind, workers, threads)
+
+
+# ---------------------------------------------------------------------------------------------------------
+@main.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--url", default=None, help="Base URL of the server, e.g. http://127.0.0.1:8000 (not needed with --dry-run).")
+@click.option("--token", default=None, help="The user's bearer token (never printed or logged).")
+@click.option(
+    "--token-file", type=click.Path(exists=True, dir_okay=False), default=None,
+    help="Read the token from this file instead (keeps it out of the process list).",
+)
+@click.option("--column", default=None, help="CSV: the column holding track ids (default: id).")
+@click.option("--isrc-column", default=None, help="CSV: a column of ISRCs, sent as music.isrc.{ISRC} ids.")
+@click.option("--key", default=None, help="JSON Lines: the member holding track ids (default: id).")
+@click.option("--concurrency", default=4, show_default=True, type=click.IntRange(1, 32), help="Requests in flight.")
+@click.option(
+    "--batch-size", default=100, show_default=True, type=click.IntRange(1, 100),
+    help="Most ids per request (a smaller server limit is learnt from its answer).",
+)
+@click.option("--format", "wire_format", default="json", show_default=True, type=click.Choice(["json", "xml"]),
+              help="Request and answer bodies on the wire.")
+@click.option("--namespace", default="2013", show_default=True, type=click.Choice(["2013", "2016"]),
+              help="XML namespace of --format xml bodies (2013: seed 003; 2016: the SDK's).")
+@click.option("--dry-run", is_flag=True, help="Validate the file and say what would be sent; send nothing.")
+@click.option("--report", type=click.Path(dir_okay=False), default=None,
+              help="Failure report CSV (default: FILE.failures.csv).")
+@click.option("--checkpoint", type=click.Path(dir_okay=False), default=None,
+              help="Checkpoint file (default: FILE.import-checkpoint.json).")
+@click.option("--restart", is_flag=True, help="Ignore an existing checkpoint and start over.")
+@click.option(
+    "--count-present/--no-count-present", default=True, show_default=True,
+    help="List the collection first to count ids already present apart from added ones.",
+)
+@click.option("--timeout", default=30.0, show_default=True, type=click.FloatRange(0.1, 600),
+              help="Seconds to wait for an answer.")
+@click.option("--max-attempts", default=8, show_default=True, type=click.IntRange(1, 100),
+              help="Attempts per batch for retryable failures (429, 5xx, 409, timeouts, connection errors).")
+@click.option("--backoff", default=0.5, show_default=True, type=click.FloatRange(0, 60),
+              help="Base of the exponential backoff, in seconds.")
+@click.option("--backoff-cap", default=30.0, show_default=True, type=click.FloatRange(0, 3600),
+              help="Longest backoff, in seconds (a longer Retry-After is still honoured).")
+@click.option("--progress", default="auto", show_default=True, type=click.Choice(["auto", "bar", "lines", "none"]),
+              help="auto: a bar on a terminal, plain lines otherwise.")
+@click.option("--progress-every", default=10.0, show_default=True, type=click.FloatRange(0.05, 3600),
+              help="Seconds between plain progress lines.")
+def import_command(file, url, token, token_file, column, isrc_column, key, concurrency, batch_size, wire_format,
+                   namespace, dry_run, report, checkpoint, restart, count_present, timeout, max_attempts, backoff,
+                   backoff_cap, progress, progress_every):
+    """Add the track ids of FILE to the token's user's collection, in batches, resumably.
+
+    FILE is a text file (one id per line), a CSV file (--column, or --isrc-column) or JSON Lines (--key).
+    Ids are deduplicated; rows without a usable id are reported, not sent. 429 (after Retry-After), 5xx, 409,
+    timeouts and connection errors are retried with backoff; 400 and 401 stop the run. Interrupted runs resume
+    from FILE.import-checkpoint.json with the same command. A summary is printed and every failed id is written
+    to FILE.failures.csv (line,id,error_code,description,message).
+
+    \b
+    Exit status:
+      0  every id was added or already present
+      1  the run completed, some ids or rows failed (see the report)
+      2  usage or input-file error: nothing was sent
+      3  stopped by a fatal server answer (e.g. 401): the checkpoint is kept
+      4  gave up after --max-attempts on a retryable failure: the checkpoint is kept
+      130 interrupted (Ctrl-C, SIGTERM): the checkpoint is kept
+    """
+    import signal
+    import threading
+
+    from . import importer
+
+    def usage(message):
+        click.echo(f"error: {message}", err=True)
+        sys.exit(importer.EXIT_USAGE)
+
+    if not os.path.isfile(file):
+        usage(f"{file} is not a file")
+    if token is not None and token_file is not None:
+        usage("give --token or --token-file, not both")
+    if token_file is not None:
+        with open(token_file, encoding="utf-8") as handle:
+            token = handle.read().strip()
+    if not dry_run:
+        if not url:
+            usage("--url is required (except with --dry-run)")
+        if not url.startswith(("http://", "https://")):
+            usage("--url must start with http:// or https://")
+        if not token:
+            usage("--token or --token-file is required (except with --dry-run)")
+        if "\n" in token or "\r" in token:
+            usage("the token must be one line")
+    options = importer.Options(
+        url=url, token=token, path=file, column=column, key=key, isrc_column=isrc_column, concurrency=concurrency,
+        batch_size=batch_size, format=wire_format, namespace=namespace, dry_run=dry_run, report=report,
+        checkpoint=checkpoint, restart=restart, count_present=count_present, timeout=timeout,
+        retry=importer.RetryPolicy(max_attempts=max_attempts, base=backoff, cap=backoff_cap),
+        progress=progress, progress_every=progress_every,
+    )
+    run = importer.Importer(options)
+    handlers = {}
+    if threading.current_thread() is threading.main_thread():
+        for signal_number in (signal.SIGINT, signal.SIGTERM):
+            handlers[signal_number] = signal.signal(signal_number, lambda number, frame: run.interrupt())
+    try:
+        status = run.run()
+    finally:
+        for signal_number, handler in handlers.items():
+            signal.signal(signal_number, handler)
+    sys.exit(status)
 
 
 SAMPLE_TRACK = "music.A83EB907-0100-11DB-89CA-0019B92A3933"

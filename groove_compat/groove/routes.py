@@ -15,8 +15,25 @@ blueprint = Blueprint("groove", __name__)
 ADD_FAILURES = {
     library.Status.INVALID_ID: ("COLLECTION_INVALID_ID", MESSAGE_INVALID_CONTENT_ID),
     library.Status.NOT_FOUND: ("COLLECTION_INVALID_ID", MESSAGE_INVALID_CONTENT_ID),
-    library.Status.AMBIGUOUS: ("COLLECTION_INVALID_ID", "Collection ErrorCode=ArgumentInvalid, Details=AmbiguousIsrc"),
+    library.Status.AMBIGUOUS: (
+        "COLLECTION_INVALID_ID",
+        "Collection ErrorCode=ArgumentInvalid, Details=AmbiguousIsrc: several catalog tracks have this ISRC",
+    ),
 }
+# ISRC ids (music.isrc.{ISRC}) have no Groove wire example: their messages keep the seed's shape but say which
+# of the three ways the ISRC failed, so that an importer's report tells the user what to fix.
+ISRC_ADD_FAILURES = {
+    library.Status.INVALID_ID: (
+        "COLLECTION_INVALID_ID",
+        "Collection ErrorCode=ArgumentInvalid, Details=Isrc: not a 12-character ISRC (CC-XXX-YY-NNNNN)",
+    ),
+    library.Status.NOT_FOUND: (
+        "COLLECTION_INVALID_ID",
+        "Collection ErrorCode=ArgumentInvalid, Details=Isrc: no catalog track has this ISRC",
+    ),
+    library.Status.AMBIGUOUS: ADD_FAILURES[library.Status.AMBIGUOUS],
+}
+ISRC_PREFIX = "music.isrc."
 
 
 def input_id_text(item):
@@ -97,6 +114,8 @@ def add(namespace):
         if outcome.status is library.Status.COLLECTION_FULL:
             full_message = full_message or f"The collection holds at most {config['COLLECTION_CAPACITY']} tracks"
             code, message = "COLLECTION_FULL", full_message
+        elif isinstance(item, str) and item[: len(ISRC_PREFIX)].lower() == ISRC_PREFIX:
+            code, message = ISRC_ADD_FAILURES[outcome.status]
         else:
             code, message = ADD_FAILURES[outcome.status]
         results.append({"InputId": input_id_text(item), "Error": web.item_error(code, message)})
