@@ -347,7 +347,6 @@ def test_one_result_per_input_in_order(client, store, alice, batch):
         ("Music." + TRACK_A[6:], "Music." + TRACK_A[6:]),
         ("music.8D6KGX65DHCN", "music.8D6KGX65DHCN"),
         ("music.AQQfZ78ml185KUqtiDc9dx6i6Ae5PqgAAQ", "music.AQQfZ78ml185KUqtiDc9dx6i6Ae5PqgAAQ"),
-        ("music.isrc.XX0000000000", "music.isrc.XX0000000000"),
         ("müsic.☃", "müsic.☃"),
     ],
     ids=lambda value: repr(value)[:40],
@@ -361,6 +360,21 @@ def test_bad_items_fail_alone(client, store, alice, item, input_id):
     assert last["InputId"] == TRACK_C and "Id" in last
     assert document["Error"] == SOME_FAILED
     assert stored_tracks(store, alice) == rows(store, TRACK_B, TRACK_C)
+
+
+@pytest.mark.parametrize(
+    "item, message",
+    [
+        ("music.isrc.XX0000000000", "Collection ErrorCode=ArgumentInvalid, Details=Isrc: no catalog track has this ISRC"),
+        ("music.isrc.XX00", "Collection ErrorCode=ArgumentInvalid, Details=Isrc: not a 12-character ISRC (CC-XXX-YY-NNNNN)"),
+    ],
+)
+def test_isrc_items_say_why_they_failed(client, store, alice, item, message):
+    """ISRC ids have no Groove wire example: their messages keep the seed's shape and say what to fix."""
+    document = answer(post(client, {"TrackIds": [TRACK_B, item]}, alice))
+    assert document["TrackActionResults"][1] == {"InputId": item, "Error": {**INVALID_ID, "Message": message}}
+    assert document["Error"] == SOME_FAILED
+    assert stored_tracks(store, alice) == rows(store, TRACK_B)
 
 
 @pytest.mark.parametrize("item", [123, None, "", "music.nope", UNKNOWN_TRACK])
