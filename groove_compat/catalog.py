@@ -184,6 +184,7 @@ def import_file(store, path, *, organization_id, progress=None):
     """Import a catalog file; return an ImportSummary. ``progress(bytes_read)`` is called as it goes."""
     kind = file_kind(path)
     summary = ImportSummary()
+    store.use_large_cache()
     batch = []
     with open(path, "rb") as raw:
         handle = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="strict", newline="")

@@ -334,6 +334,11 @@ class Store:
         return [{"id": row[0], "created_at": row[1], "revoked_at": row[2]} for row in rows]
 
     # The catalog.
+    def use_large_cache(self, *, mebibytes=256):
+        """Let this thread's connection cache up to ``mebibytes`` of pages: a bulk load touches every
+        index of the catalog at random places, and a cache that holds them saves re-reading pages."""
+        self.connection.execute(f"PRAGMA cache_size = -{int(mebibytes) * 1024}")
+
     def upsert_tracks(self, rows):
         """Insert or update catalog tracks in place (keyed on organization and GUID), in one transaction.
 

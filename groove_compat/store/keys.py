@@ -7,6 +7,7 @@ Every key is NOT NULL, so row-value comparisons (``(a, b, id) > (?, ?, ?)``) nev
 """
 
 import datetime
+import functools
 import unicodedata
 
 # Track numbers absent from the catalog sort after every real number.
@@ -15,10 +16,16 @@ NO_TRACK_NUMBER = 2**31 - 1
 NO_RELEASE_DATE = 1
 
 
+@functools.lru_cache(maxsize=65536)
 def text_key(value):
-    """Case- and accent-insensitive key of a name; '' when there is none."""
+    """Case- and accent-insensitive key of a name; '' when there is none.
+
+    Cached: a catalog repeats its artist and album names on every track of them.
+    """
     if not value:
         return ""
+    if value.isascii():
+        return value.lower()  # no accents to strip, and ASCII casefold is lower()
     decomposed = unicodedata.normalize("NFKD", value)
     return "".join(character for character in decomposed if not unicodedata.combining(character)).casefold()
 
