@@ -160,36 +160,31 @@ def _album_item(store, caller, group, names):
     }
 
 
-def browse_albums(store, caller, *, order, after=None, limit, offset=0):
-    """A page of the albums of the caller's library."""
-    check_position("album", order, after)
+def _group_page(store, caller, kind, *, order, after, limit, offset):
+    """One page of albums or artists (``kind``) of the caller's library, and the position after it."""
+    check_position(kind, order, after)
     groups = store.browse_groups(
         collection_id=caller.library_id,
         organization_id=caller.organization_id,
-        kind="album",
+        kind=kind,
         order=order,
         after=after,
         limit=limit + 1,
         offset=offset,
     )
-    groups, next_after = _page(groups, limit)
+    return _page(groups, limit)
+
+
+def browse_albums(store, caller, *, order, after=None, limit, offset=0):
+    """A page of the albums of the caller's library."""
+    groups, next_after = _group_page(store, caller, "album", order=order, after=after, limit=limit, offset=offset)
     names = _Names(store, caller.organization_id)
     return Page([_album_item(store, caller, group, names) for group in groups], next_after)
 
 
 def browse_artists(store, caller, *, order, after=None, limit, offset=0):
     """A page of the artists of the caller's library."""
-    check_position("artist", order, after)
-    groups = store.browse_groups(
-        collection_id=caller.library_id,
-        organization_id=caller.organization_id,
-        kind="artist",
-        order=order,
-        after=after,
-        limit=limit + 1,
-        offset=offset,
-    )
-    groups, next_after = _page(groups, limit)
+    groups, next_after = _group_page(store, caller, "artist", order=order, after=after, limit=limit, offset=offset)
     names = _Names(store, caller.organization_id)
     items = []
     for group in groups:

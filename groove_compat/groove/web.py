@@ -10,6 +10,7 @@ from flask import current_app, g, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
 
 from .. import auth
+from ..extensions import id_codec, settings, store  # noqa: F401 (the views call web.store() etc.)
 from . import codec, errors
 from .contracts import ERROR_COMPANIONS, NAMESPACES
 
@@ -50,18 +51,6 @@ def query_param(name):
         if key.lower() == wanted:
             return value
     return None
-
-
-def settings():
-    return current_app.config
-
-
-def store():
-    return current_app.extensions["groove_compat.store"]
-
-
-def id_codec():
-    return current_app.extensions["groove_compat.ids"]
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -9,24 +9,13 @@ from marshmallow import ValidationError
 from werkzeug.exceptions import MethodNotAllowed, NotFound, RequestEntityTooLarge
 
 from .. import auth
+from ..extensions import id_codec, settings, store  # noqa: F401 (the views call web.store() etc.)
 from . import schemas
 from .errors import V1Error, envelope
 
 # Path ids are echoed in error details; longer ones are cut so an answer stays small.
 MAX_ECHOED_ID_LENGTH = 128
 WWW_AUTHENTICATE = 'Bearer realm="groove-compat"'
-
-
-def settings():
-    return current_app.config
-
-
-def store():
-    return current_app.extensions["groove_compat.store"]
-
-
-def id_codec():
-    return current_app.extensions["groove_compat.ids"]
 
 
 def echo(text):
