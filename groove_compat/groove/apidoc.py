@@ -14,10 +14,12 @@ import json
 from dataclasses import replace
 from http import HTTPStatus
 
+from apispec.ext.marshmallow import MarshmallowPlugin
+
 from ..openapi import Dialect, DocumentationError
 from ..openapi.generator import error_list
 from . import codec, errors, schemas, web
-from .contracts import CONTRACTS, NAMESPACES, NS_2013, NS_2016, NS_ARRAYS
+from .contracts import CONTRACTS, ERROR_COMPANIONS, NAMESPACES, NS_2013, NS_2016, NS_ARRAYS
 
 SCALAR_SCHEMAS = {
     None: {"type": "string"},
@@ -110,6 +112,9 @@ class GrooveDialect(Dialect):
     order = 10
 
     def setup(self, spec, app):
+        for plugin in spec.plugins:
+            if isinstance(plugin, MarshmallowPlugin):  # xs:boolean text or a JSON boolean: a boolean to clients
+                plugin.map_to_openapi_type(schemas.XmlBoolean, "boolean", None)
         for name, parameter in COMMON_PARAMETERS.items():
             spec.components.parameter(name, "query", {"name": name, "required": False, **parameter})
 
@@ -177,20 +182,21 @@ class GrooveDialect(Dialect):
         if name in spec.components.schemas:
             return
         contract = CONTRACTS[name]
-        properties = {}
-        for member in contract.json:
-            properties[member] = self._member_schema(spec, name, contract, member)
+        # Registered before its members are described: contracts nest each other (Track -> Album -> TrackList).
         spec.components.schema(
             name,
             {
                 "type": "object",
-                "properties": properties,
+                "properties": {},
                 "additionalProperties": False,
                 "xml": {"name": name, "namespace": NS_2013},
                 "x-xml-namespaces": dict(NAMESPACES),
                 "x-xml-order": _xml_order(contract),
             },
         )
+        properties = spec.components.schemas[name]["properties"]
+        for member in contract.json:
+            properties[member] = self._member_schema(spec, name, contract, member)
 
     def _member_schema(self, spec, name, contract, member):
         kind = contract.types.get(member)
@@ -250,9 +256,13 @@ class GrooveDialect(Dialect):
             codes[code] = f"{codes[code]}; {when}" if codes.get(code) else when
 
         add(400, "INVALID_INPUT_PARAMETER", "`contentType` is not `json` or `xml`, or `jsonp` is not a callback name")
+        add(400, "INVALID_INPUT_PARAMETER", "`language` is not a language code (`fr`, `fr-FR`) or `country` not a "
+            "country code (`FR`)")
         security = self.security if documentation.security is None else documentation.security
-        if "bearer" in security:
+        if "bearer" in security and None not in security:  # a view with optional credentials declares its own
             add(401, "INVALID_AUTHORIZATION_HEADER", "no `Authorization: Bearer` token, or an unknown or revoked one")
+            add(429, "TOO_MANY_REQUESTS", "the token made more requests than `GROOVE_COMPAT_RATE_LIMIT_PER_MINUTE` "
+                "allows (after a burst of `GROOVE_COMPAT_RATE_LIMIT_BURST`); `Retry-After` says when to retry")
         if "namespace" in route.variables:
             add(404, "INVALID_INPUT_PARAMETER", "the namespace is not `music`")
         if documentation.request is not None:
@@ -287,6 +297,11 @@ class GrooveDialect(Dialect):
                 ),
                 "schema": {"type": "string"},
             }
+        if status == 429 and "TOO_MANY_REQUESTS" in codes:
+            response["headers"]["Retry-After"] = {
+                "description": "Whole seconds to wait before the token's next request is accepted.",
+                "schema": {"type": "integer", "minimum": 1},
+            }
         return response
 
     def response_description(self, app, route, status, body, codes):
@@ -295,9 +310,13 @@ class GrooveDialect(Dialect):
             return f"{phrase}."
         spelled = error_list(self.spelled_errors(app, codes))
         if body is None:
+            type_name = self.response_type(route)
+            holding = "only `Error`"
+            if ERROR_COMPANIONS.get(type_name):
+                holding = " and ".join(f"`{member}`" for member in ERROR_COMPANIONS[type_name]) + " and `Error`"
             return (
-                f"{phrase}: the whole request failed; the answer is a {self.response_type(route)} holding only "
-                f"`Error`, with `ErrorCode`:\n\n{spelled}"
+                f"{phrase}: the whole request failed; the answer is a {type_name} holding {holding}, with "
+                f"`ErrorCode`:\n\n{spelled}"
             )
         return f"{phrase}. The answer may also carry `Error`:\n\n{spelled}"
 
@@ -309,7 +328,14 @@ class GrooveDialect(Dialect):
         for code in codes:
             error = errors.error_object(code, FIXED_MESSAGES.get(code), style=style)
             name = errors.spell(code, style)
-            if media_type == "application/xml":
+            companions = ERROR_COMPANIONS.get(type_name)
+            if companions:  # as web.render_error writes them: with the members every answer carries
+                data = {**companions, "Error": error}
+                if media_type == "application/xml":
+                    value = codec.encode_xml(type_name, data, namespace).decode("utf-8")
+                else:
+                    value = json.loads(codec.encode_json(type_name, data))
+            elif media_type == "application/xml":
                 value = codec.encode_error_only(type_name, error, "xml", namespace).decode("utf-8")
             else:
                 value = json.loads(codec.encode_error_only(type_name, error, "json", namespace))

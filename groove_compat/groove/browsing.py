@@ -5,7 +5,8 @@ import re
 
 from .. import browse, ids, library
 from ..library import LibraryError, Reason
-from . import content, paging, web
+from ..openapi import Example, documented
+from . import content, doc_examples, paging, web
 from .errors import GrooveError
 from .routes import blueprint
 
@@ -41,6 +42,79 @@ MEMBER = {
     "tracks": "Tracks", "albums": "Albums", "artists": "Artists", "playlists": "Playlists",
     "playlistsforyou": "Playlists", "playlisttracks": "Tracks",
 }
+
+
+# --- published documentation -------------------------------------------------------------------------------
+_ORDER_NAMES = {
+    "tracktitle": "TrackTitle", "albumtitle": "AlbumTitle", "artistname": "ArtistName", "genrename": "GenreName",
+    "releasedate": "ReleaseDate", "collectiondate": "CollectionDate", "tracknumber": "TrackNumber",
+}
+_DEFAULT_ORDER_NAMES = {"title": "TrackTitle", "album": "AlbumTitle", "artist": "ArtistName", "added": "CollectionDate"}
+
+
+def _order_parameter(list_names):
+    allowed = []
+    lines = []
+    for list_name in list_names:
+        orders, default = LISTS[list_name]
+        names = [_ORDER_NAMES[value] for value in orders]
+        allowed += [name for name in names if name not in allowed]
+        default_text = _DEFAULT_ORDER_NAMES.get(default, "the playlist's own order")
+        if list_name == "playlistsforyou":
+            lines.append(f"- `{list_name}`: none (any `orderBy` is refused)")
+        else:
+            lines.append(f"- `{list_name}`: " + ", ".join(f"`{name}`" for name in names) + f" (default: {default_text})")
+    return {
+        "name": "orderBy",
+        "in": "query",
+        "required": False,
+        "description": (
+            "The order of the list, read case-insensitively; names sort alphabetically, dates newest first. "
+            "Another value answers 400 INCOMPATIBLE_INPUT_PARAMETERS. Allowed per list:\n\n" + "\n".join(lines)
+        ),
+        "schema": {"type": "string", "enum": allowed},
+    }
+
+
+PAGING_PARAMETERS = [
+    {
+        "name": "maxItems",
+        "in": "query",
+        "required": False,
+        "description": f"Items per page, 1 to {MAX_ITEMS} (the default).",
+        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ITEMS, "default": MAX_ITEMS},
+    },
+    {
+        "name": "page",
+        "in": "query",
+        "required": False,
+        "description": "0-based page number: skips `page` × `maxItems` items. Not with `continuationToken`.",
+        "schema": {"type": "integer", "minimum": 0, "default": 0},
+    },
+    {
+        "name": "continuationToken",
+        "in": "query",
+        "required": False,
+        "description": (
+            "The `ContinuationToken` of the previous page: it carries the list, order and page size, so it may be "
+            "sent alone; `orderBy` and `maxItems` sent with it must agree with it. URL-safe as written."
+        ),
+        "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]+$", "maxLength": paging.MAX_TOKEN_LENGTH},
+    },
+]
+
+PAGING_ERRORS = {
+    "INVALID_INPUT_PARAMETER": f"`maxItems` or `page` is not a whole number, or `maxItems` is not 1 to {MAX_ITEMS}",
+    "INCOMPATIBLE_INPUT_PARAMETERS": (
+        "`orderBy` is not an order of the list, or `orderBy` or `maxItems` sent with a `continuationToken` differs "
+        "from the token's, or `page` is sent with one"
+    ),
+    "CONTINUATION_TOKEN_INVALID_ERROR": (
+        "the token is not one this server wrote for this list of this collection (edited, truncated, another "
+        "list's or another user's)"
+    ),
+}
+NO_PLAYLIST = "the id is not a playlist id, or names no playlist of the caller nor a published one"
 
 
 def _whole_number(name):
@@ -127,6 +201,35 @@ def _tracks_list(caller, playlist_id, *, order, size, position, offset):
 
 
 @blueprint.route("/1/content/<namespace>/collection/<list_type>/browse", methods=["GET"], endpoint="browse_collection")
+@documented(
+    "Browse the caller's collection",
+    parameters=[
+        {
+            "name": "list_type",
+            "in": "path",
+            "description": (
+                "The list, read case-insensitively: `tracks`, `albums`, `artists`, `playlists` or `playlistsforyou` "
+                "(answered in `Playlists`). Another value answers 404."
+            ),
+            "schema": {"type": "string", "enum": ["tracks", "albums", "artists", "playlists", "playlistsforyou"]},
+        },
+        _order_parameter(["tracks", "albums", "artists", "playlists", "playlistsforyou"]),
+        *PAGING_PARAMETERS,
+    ],
+    responses={
+        200: "ContentResponse",
+        400: PAGING_ERRORS,
+        404: {"INVALID_INPUT_PARAMETER": "the list type is not one of the five"},
+    },
+    examples={
+        200: [
+            Example("tracks", doc_examples.TRACKS_PAGE, "tracks?maxItems=1: the first page of two"),
+            Example("albums", doc_examples.ALBUMS_PAGE, "albums"),
+            Example("artists", doc_examples.ARTISTS_PAGE, "artists"),
+            Example("playlists", doc_examples.PLAYLISTS_PAGE, "playlists"),
+        ]
+    },
+)
 @web.groove_endpoint("ContentResponse")
 def browse_collection(namespace, list_type):
     """One page of the caller's tracks, albums, artists or playlists (playlistsforyou: always empty, as this
@@ -174,6 +277,20 @@ def _playlist_collection_id(text):
 @blueprint.route(
     "/1/content/<playlist_id>/collection/playlist/tracks/browse", methods=["GET"], endpoint="browse_playlist_tracks"
 )
+@documented(
+    "Browse a playlist's tracks",
+    parameters=[
+        {
+            "name": "playlist_id",
+            "in": "path",
+            "description": "The playlist, in either form: `music.playlist.{GUID}` or `music.AQM...`.",
+        },
+        _order_parameter(["playlisttracks"]),
+        *PAGING_PARAMETERS,
+    ],
+    responses={200: "ContentResponse", 400: PAGING_ERRORS, 404: {"COLLECTION_NO_RESULT": NO_PLAYLIST}},
+    examples={200: Example("playlist tracks", doc_examples.PLAYLIST_TRACKS_PAGE, "A playlist's two tracks")},
+)
 @web.groove_endpoint("ContentResponse")
 def browse_playlist_tracks(playlist_id):
     """One page of a playlist's tracks (the caller's, or a published one), in playlist order by default."""
@@ -190,6 +307,50 @@ def _split_values(text):
 
 
 @blueprint.route("/1/content/<id_list>/lookup", methods=["GET"], endpoint="lookup")
+@documented(
+    "Look up items of the caller's collection",
+    parameters=[
+        {
+            "name": "id_list",
+            "in": "path",
+            "description": (
+                f"One or more ids joined with `+` (at most {MAX_LOOKUP_LENGTH} characters): collection track ids "
+                "(`music.AQQ...`), catalog ids of tracks in the library, album (`music.AQE...`) and artist "
+                "(`music.AQI...`) ids, playlist ids in either form. Repeated ids are looked up once."
+            ),
+        },
+        {
+            "name": "source",
+            "in": "query",
+            "required": True,
+            "description": (
+                "Where to look, values joined with `+` (or spaces), read case-insensitively; it must include "
+                "`collection` (`Collection`, `Catalog+Collection`): this server has no catalog to look in."
+            ),
+            "schema": {"type": "string"},
+        },
+        {
+            "name": "extras",
+            "in": "query",
+            "required": False,
+            "description": (
+                "Accepted and ignored: a playlist always comes with its first page of tracks, other items with "
+                "what browse gives them."
+            ),
+            "schema": {"type": "string"},
+        },
+    ],
+    responses={
+        200: "ContentResponse",
+        400: {
+            "INVALID_INPUT_PARAMETER": f"`source` is absent or lacks `collection`, or the ids are longer than "
+            f"{MAX_LOOKUP_LENGTH} characters",
+            "MISSING_INPUT_PARAMETER": "the path holds no id (only `+`)",
+        },
+        404: {"COLLECTION_NO_RESULT": "none of the ids names an item of the collection"},
+    },
+    examples={200: Example("track and playlist", doc_examples.LOOKUP, "A track and a playlist with its tracks")},
+)
 @web.groove_endpoint("ContentResponse")
 def lookup(id_list):
     """The caller's collection items named by ids joined with ``+``: entry ids (``music.AQQ...``), catalog

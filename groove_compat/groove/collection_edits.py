@@ -4,11 +4,31 @@ can produce (400 COLLECTION_INVALID_OPERATION, contract 8)."""
 from flask import g
 
 from .. import library
-from . import schemas, web
+from ..openapi import Example, documented
+from . import doc_examples, schemas, web
 from .routes import blueprint, input_id_text
 
 
 @blueprint.route("/1/content/<namespace>/collection/delete", methods=["POST"], endpoint="collection_delete")
+@documented(
+    "Remove tracks from the caller's collection",
+    request="TrackActionRequest",
+    responses={
+        200: "TrackActionResponse",
+        400: {
+            "MISSING_INPUT_PARAMETER": "`TrackIds` is absent, null or empty",
+            "INVALID_INPUT_PARAMETER": "`TrackIds` is not a list",
+            "COLLECTION_INVALID_OPERATION": "more ids than `GROOVE_COMPAT_MAX_BATCH_SIZE` (100 by default)",
+        },
+    },
+    item_errors={
+        "COLLECTION_INVALID_ID": "the id is malformed or names no track of the caller's collection (no Message)",
+    },
+    examples={
+        "request": Example("one of each", doc_examples.DELETE_REQUEST, "A collection id and an unknown catalog id"),
+        200: Example("one of each", doc_examples.DELETE_RESPONSE, "The entry is removed, the unknown id fails alone"),
+    },
+)
 @web.groove_endpoint("TrackActionResponse")
 def delete(namespace):
     """Remove tracks from the caller's collection: one TrackActionResult per id, in input order.
@@ -40,6 +60,12 @@ def delete(namespace):
 
 
 @blueprint.route("/1/content/<namespace>/collection/move", methods=["POST"], endpoint="collection_move")
+@documented(
+    "Move tracks in the collection (refused)",
+    responses={
+        400: {"COLLECTION_INVALID_OPERATION": "always, once authenticated: the collection has no order"},
+    },
+)
 @web.groove_endpoint("TrackActionResponse")
 def move(namespace):
     """The SDK's TrackActionType enum has Move, which would call ``collection/Move``: the collection has no

@@ -76,6 +76,7 @@ def _paginated_list(item):
         json=("Items", "ContinuationToken", "TotalItemCount"),
         xml=("ContinuationToken", "Items", "TotalItemCount"),
         types={"Items": [item]},
+        scalars={"TotalItemCount": "integer"},
     )
 
 
@@ -91,6 +92,7 @@ CONTRACTS.update({
         json=("Id", "Name", "IsPublished", "TrackActionResults"),
         xml=("Id", "IsPublished", "Name", "TrackActionResults"),
         types={"TrackActionResults": ["TrackActionResult"]},
+        scalars={"IsPublished": "boolean"},
     ),
     "PlaylistActionResponse": Contract(
         json=("PlaylistActionResult", "Error"),
@@ -101,14 +103,20 @@ CONTRACTS.update({
     "CollectionState": Contract(
         json=("Token", "PlaylistCount", "RemainingPlaylistCount", "TrackCount", "RemainingTrackCount"),
         xml=("PlaylistCount", "RemainingPlaylistCount", "RemainingTrackCount", "Token", "TrackCount"),
+        scalars={member: "integer" for member in (
+            "PlaylistCount", "RemainingPlaylistCount", "TrackCount", "RemainingTrackCount",
+        )},
     ),
-    "SubscriptionState": Contract(json=("Type", "Region", "EndDate"), xml=("EndDate", "Region", "Type")),
+    "SubscriptionState": Contract(
+        json=("Type", "Region", "EndDate"), xml=("EndDate", "Region", "Type"), scalars={"EndDate": "date-time"},
+    ),
     "UserProfileResponse": Contract(
         json=(
             "HasSubscription", "IsSubscriptionAvailableForPurchase", "Culture", "Collection", "Subscription", "Error",
         ),
         xml=("Error", "Collection", "Culture", "HasSubscription", "IsSubscriptionAvailableForPurchase", "Subscription"),
         types={"Collection": "CollectionState", "Subscription": "SubscriptionState", "Error": "Error"},
+        scalars={"HasSubscription": "boolean", "IsSubscriptionAvailableForPurchase": "boolean"},
     ),
     # Content.
     "Artist": Contract(
@@ -123,6 +131,7 @@ CONTRACTS.update({
         xml=(*_CONTENT_XML, "Artists", "Duration", "Genres", "IsExplicit", "ReleaseDate", "TrackCount", "Tracks"),
         xml_2016=(*_CONTENT_XML, "Duration", "TrackCount", "Tracks", "Artists", "Genres", "IsExplicit", "ReleaseDate"),
         types={"Genres": ("strings", "Genre"), "Artists": ["Contributor"], "Tracks": "TrackList"},
+        scalars={"ReleaseDate": "date-time", "Duration": "duration", "TrackCount": "integer", "IsExplicit": "boolean"},
     ),
     "Track": Contract(
         json=(
@@ -135,6 +144,7 @@ CONTRACTS.update({
             "Album": "Album", "Artists": ["Contributor"], "Genres": ("strings", "Genre"),
             "Rights": ("strings", "Right"),
         },
+        scalars={"ReleaseDate": "date-time", "Duration": "duration", "TrackNumber": "integer", "IsExplicit": "boolean"},
     ),
     "Playlist": Contract(
         json=("Description", "IsReadOnly", "IsPublished", "Duration", "TrackCount", "UserIsOwner", "Tracks",
@@ -148,6 +158,10 @@ CONTRACTS.update({
         ),
         xml_2016=(*_CONTENT_XML, "Duration", "TrackCount", "Tracks", "CollectionStateToken", "Description"),
         types={"Tracks": "TrackList"},
+        scalars={
+            "IsReadOnly": "boolean", "IsPublished": "boolean", "Duration": "duration", "TrackCount": "integer",
+            "UserIsOwner": "boolean",
+        },
     ),
     "TrackList": _paginated_list("Track"),
     "AlbumList": _paginated_list("Album"),

@@ -9,11 +9,28 @@ from flask import g
 
 from .. import playlists
 from ..library import LibraryError, Reason
-from . import schemas, web
+from ..openapi import Example, documented
+from . import doc_examples, schemas, web
 from .errors import MESSAGE_INVALID_CONTENT_ID, GrooveError
 from .routes import ADD_FAILURES, blueprint, input_id_text
 
 MAX_NAME_LENGTH = 256
+
+
+# --- published documentation -------------------------------------------------------------------------------
+WRONG_TYPE = "a member has the wrong type (e.g. `IsPublished` not a boolean, `TrackActions` not a list)"
+BAD_ACTION = "a TrackAction's `Action` is not Add, Delete (Remove) or Move"
+LONG_NAME = f"`Name` is longer than {MAX_NAME_LENGTH} characters"
+TOO_MANY_ACTIONS = "more track actions than `GROOVE_COMPAT_MAX_BATCH_SIZE` (100 by default)"
+NO_SUCH_PLAYLIST = "`Id` is not a playlist id, or names no playlist the caller owns"
+STALE = "`CollectionStateToken` is not the collection's current token (the profile's `Collection.Token`)"
+PLAYLIST_FULL = "the Add actions would put more tracks in the playlist than `GROOVE_COMPAT_PLAYLIST_TRACK_CAPACITY`"
+TRACK_ITEM_ERRORS = {
+    "COLLECTION_INVALID_ID": (
+        "Add: the id is malformed, not in the catalog, or an ambiguous ISRC (with Message); Delete: the id names "
+        "no entry of the playlist (no Message)"
+    ),
+}
 
 
 def _groove_error(error):
@@ -97,6 +114,26 @@ def _answer(result, failed):
 
 
 @blueprint.route("/1/content/<namespace>/collection/playlists/create", methods=["POST"], endpoint="playlist_create")
+@documented(
+    "Create a playlist",
+    request="PlaylistAction",
+    responses={
+        200: "PlaylistActionResponse",
+        400: {
+            "INVALID_INPUT_PARAMETER": f"{WRONG_TYPE}; {BAD_ACTION}; {LONG_NAME}",
+            "COLLECTION_INVALID_PLAYLIST_INFO": "`Name` is absent or blank",
+            "COLLECTION_INVALID_OPERATION": f"{TOO_MANY_ACTIONS}, or an action is not Add",
+            "COLLECTION_FULL": "the caller owns `GROOVE_COMPAT_PLAYLIST_CAPACITY` playlists already",
+            "COLLECTION_PLAYLIST_FULL": PLAYLIST_FULL,
+        },
+        409: {"COLLECTION_CONCURRENT_UPDATE": STALE},
+    },
+    item_errors=TRACK_ITEM_ERRORS,
+    examples={
+        "request": Example("with tracks", doc_examples.CREATE_REQUEST, "A private playlist of two tracks"),
+        200: Example("with tracks", doc_examples.CREATE_RESPONSE, "Created, with its entries"),
+    },
+)
 @web.groove_endpoint("PlaylistActionResponse")
 def create(namespace):
     """Create a playlist (Name 1 to 256 characters, optional IsPublished and Add TrackActions)."""
@@ -132,6 +169,36 @@ def create(namespace):
 
 
 @blueprint.route("/1/content/<namespace>/collection/playlists/update", methods=["POST"], endpoint="playlist_update")
+@documented(
+    "Change a playlist",
+    request="PlaylistAction",
+    responses={
+        200: "PlaylistActionResponse",
+        400: {
+            "INVALID_INPUT_PARAMETER": f"{WRONG_TYPE}; {BAD_ACTION}; {LONG_NAME}",
+            "COLLECTION_INVALID_PLAYLIST_INFO": "`Id` is absent or empty, or `Name` is sent blank",
+            "COLLECTION_INVALID_OPERATION": TOO_MANY_ACTIONS,
+            "COLLECTION_INVALID_PLAYLIST_REORDER": (
+                "Move actions come with other actions, `Name` or `IsPublished`; a moved id is not an entry of the "
+                "playlist; or `InsertBeforeTrackId` is not an entry that stays in place"
+            ),
+            "COLLECTION_PLAYLIST_FULL": PLAYLIST_FULL,
+        },
+        404: {"COLLECTION_NO_RESULT": NO_SUCH_PLAYLIST},
+        409: {"COLLECTION_CONCURRENT_UPDATE": STALE},
+    },
+    item_errors=TRACK_ITEM_ERRORS,
+    examples={
+        "request": [
+            Example("rename and delete", doc_examples.UPDATE_REQUEST, "A new name, one entry removed"),
+            Example("move", doc_examples.MOVE_REQUEST, "The second entry moved before the first"),
+        ],
+        200: [
+            Example("rename and delete", doc_examples.UPDATE_RESPONSE, "Renamed, the entry removed"),
+            Example("move", doc_examples.MOVE_RESPONSE, "Moved: the answer holds only the Id"),
+        ],
+    },
+)
 @web.groove_endpoint("PlaylistActionResponse")
 def update(namespace):
     """Change a playlist: Name, IsPublished, and either Add / Delete track actions (applied in request order)
@@ -171,6 +238,23 @@ def update(namespace):
 
 
 @blueprint.route("/1/content/<namespace>/collection/playlists/delete", methods=["POST"], endpoint="playlist_delete")
+@documented(
+    "Delete a playlist",
+    request="PlaylistAction",
+    responses={
+        200: "PlaylistActionResponse",
+        400: {
+            "INVALID_INPUT_PARAMETER": "`Id` or `CollectionStateToken` is not a string",
+            "COLLECTION_INVALID_PLAYLIST_INFO": "`Id` is absent or empty",
+        },
+        404: {"COLLECTION_NO_RESULT": NO_SUCH_PLAYLIST},
+        409: {"COLLECTION_CONCURRENT_UPDATE": STALE},
+    },
+    examples={
+        "request": Example("delete", doc_examples.DELETE_PLAYLIST_REQUEST),
+        200: Example("deleted", doc_examples.DELETE_PLAYLIST_RESPONSE),
+    },
+)
 @web.groove_endpoint("PlaylistActionResponse")
 def delete(namespace):
     """Delete a playlist; its tracks stay in the library. Only Id (and a CollectionStateToken) are read."""

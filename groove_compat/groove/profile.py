@@ -14,7 +14,8 @@ IsSubscriptionAvailableForPurchase (written in every answer, errors included) is
 from flask import request
 
 from .. import auth, browse
-from . import web
+from ..openapi import Example, documented
+from . import doc_examples, web
 from .routes import blueprint
 
 
@@ -34,6 +35,23 @@ def _caller_or_none():
 
 
 @blueprint.route("/1/user/<namespace>/profile", methods=["GET"], endpoint="user_profile")
+@documented(
+    "The caller's profile and collection state",
+    description=__doc__.split("\n\n", 1)[1].strip(),
+    security=["bearer", None],
+    responses={
+        200: "UserProfileResponse",
+        401: {
+            "INVALID_AUTHORIZATION_HEADER": "an `Authorization` header that is not a bearer token, or a revoked token",
+        },
+    },
+    examples={
+        200: [
+            Example("user", doc_examples.PROFILE, "With a user token"),
+            Example("no user", doc_examples.ANONYMOUS_PROFILE, "Without a token, or an unknown one (?country=FR)"),
+        ]
+    },
+)
 @web.groove_endpoint("UserProfileResponse")
 def profile(namespace):
     web.require_music_namespace(namespace)

@@ -87,8 +87,19 @@ class TrackActionSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    Id = fields.Raw(allow_none=True)
-    Action = fields.String(allow_none=True)
+    Id = fields.Raw(
+        allow_none=True,
+        # Raw, so that a bad id fails alone; what a client sends is a string.
+        metadata={
+            "type": "string",
+            "description": "For Add: a catalog track id (music.{GUID}, music.isrc.{ISRC}) or a collection id; for "
+            "Delete and Move: an entry of the playlist (music.AQQ...) or the catalog id of one.",
+        },
+    )
+    Action = fields.String(
+        allow_none=True,
+        metadata={"description": "`Add`, `Delete` (or `Remove`) or `Move`, in any case."},
+    )
 
 
 class PlaylistActionSchema(Schema):
@@ -97,12 +108,26 @@ class PlaylistActionSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    CollectionStateToken = fields.String(allow_none=True)
-    Id = fields.String(allow_none=True)
-    Name = fields.String(allow_none=True)
-    IsPublished = XmlBoolean(allow_none=True)
-    InsertBeforeTrackId = fields.String(allow_none=True)
-    TrackActions = fields.List(fields.Nested(TrackActionSchema), allow_none=True)
+    CollectionStateToken = fields.String(
+        allow_none=True,
+        metadata={"description": "The profile's Collection.Token: when sent and no longer current, the change is "
+                  "refused with 409 COLLECTION_CONCURRENT_UPDATE."},
+    )
+    Id = fields.String(
+        allow_none=True,
+        metadata={"description": "The playlist (`music.playlist.{GUID}` or `music.AQM...`); update and delete."},
+    )
+    Name = fields.String(allow_none=True, metadata={"description": "1 to 256 characters; required by create."})
+    IsPublished = XmlBoolean(allow_none=True, metadata={"description": "Whether other users may read the playlist."})
+    InsertBeforeTrackId = fields.String(
+        allow_none=True,
+        metadata={"description": "Move: the entry the moved tracks go before (absent: to the end)."},
+    )
+    TrackActions = fields.List(
+        fields.Nested(TrackActionSchema),
+        allow_none=True,
+        metadata={"description": "Add and Delete actions, or Move actions alone (update); Add only (create)."},
+    )
 
 
 _playlist_action = PlaylistActionSchema()

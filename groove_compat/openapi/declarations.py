@@ -125,6 +125,7 @@ def documented(
     - ``item_errors``: codes that items of a 200 batch answer may carry (list or ``{code: when}``).
     - ``examples``: ``{"request" | status: data | Example | [Example, ...]}``, encoded by the dialect.
     - ``security``: scheme names (``["bearer"]``, ``["apiKey"]``), ``[]`` for none; default: the dialect's.
+      ``None`` among the names makes credentials optional (``["bearer", None]``: a token, or none at all).
     """
     if not isinstance(summary, str) or not summary.strip():
         raise DocumentationError("documented() needs a one-line summary")

@@ -205,10 +205,11 @@ class Dialect:
         operation["responses"] = self.responses(spec, app, route)
         security = self.security if documentation.security is None else documentation.security
         for scheme in security:
-            if scheme not in spec.components.security_schemes:
+            if scheme is not None and scheme not in spec.components.security_schemes:
                 raise DocumentationError(f"{route.endpoint}: unknown security scheme {scheme!r}")
         if security:
-            operation["security"] = [{scheme: []} for scheme in security]
+            # None: the operation also answers without credentials (OpenAPI's empty requirement, `{}`).
+            operation["security"] = [{} if scheme is None else {scheme: []} for scheme in security]
         if documentation.deprecated:
             operation["deprecated"] = True
         return operation

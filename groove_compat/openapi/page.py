@@ -274,6 +274,8 @@ def _security_text(document, operation):
     schemes = document.get("components", {}).get("securitySchemes", {})
     parts = []
     for requirement in requirements:
+        if not requirement:  # the empty requirement: credentials are optional
+            parts.append(Markup("none"))
         for name in requirement:
             parts.append(Markup('<a href="#security-{0}">{1}</a>').format(name, _scheme_how(schemes.get(name, {}))))
     return Markup(" or ").join(parts)
