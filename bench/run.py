@@ -115,7 +115,9 @@ def machine_busy_seconds():
 class Server:
     """One server process on 127.0.0.1 with its own working copy of a database."""
 
-    def __init__(self, name, kind, database, *, workers=2, threads=1, synchronous=None, workdir):
+    # The production defaults of ``groove-compat serve``: every server here runs them unless told otherwise,
+    # so the bare Flask ceiling runs under the same gunicorn configuration as the real server.
+    def __init__(self, name, kind, database, *, workers=2, threads=4, synchronous=None, workdir):
         self.name = name
         self.kind = kind  # "gunicorn" (groove-compat serve), "bare" (bench/bare_app.py), "granian"
         self.database = database
@@ -131,12 +133,9 @@ class Server:
     def argv(self):
         bind = f"127.0.0.1:{self.port}"
         if self.kind == "gunicorn":
-            argv = [sys.executable, "-m", "groove_compat.cli", "serve", "--bind", bind, "--db", self.database]
-            if self.workers != 2:
-                argv += ["--workers", str(self.workers)]
-            if self.threads != 1:
-                argv += ["--threads", str(self.threads)]
-            return argv
+            # Both always explicit: the command's defaults may change, the benchmark's configuration may not.
+            return [sys.executable, "-m", "groove_compat.cli", "serve", "--bind", bind, "--db", self.database,
+                    "--workers", str(self.workers), "--threads", str(self.threads)]
         if self.kind == "bare":
             return [sys.executable, os.path.join(BENCH, "bare_app.py"), "--bind", bind, "--workers", str(self.workers),
                     "--threads", str(self.threads)]
