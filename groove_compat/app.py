@@ -123,7 +123,10 @@ def _register_request_hooks(app):
     def handle_http_exception(exception):
         render_http, _ = _renderers_for(app, request.path)
         if render_http is None:
-            return {"error": {"status": exception.code, "message": exception.description}}, exception.code
+            body = {"error": {"status": exception.code, "message": exception.description}}
+            # The exception's own headers (a 405's Allow, which HTTP requires) go with the JSON body.
+            headers = [(name, value) for name, value in exception.get_headers() if name.lower() != "content-type"]
+            return body, exception.code, headers
         return render_http(exception)
 
     @app.errorhandler(Exception)

@@ -48,33 +48,123 @@ UNLIMITED = {"GROOVE_COMPAT_RATE_LIMIT_PER_MINUTE": "0"}
 
 @dataclass(frozen=True)
 class Route:
-    """One route as a client calls it: its request object (None for GET) and its response object."""
+    """One route as a client calls it: its request object (None without a body) and its response object.
+
+    ``path`` may hold placeholders filled per caller by ``Route.target(targets)``: ``{organization}``
+    (org_), ``{library}`` and ``{playlist}`` (mcoll_), ``{groove_playlist}`` (music.playlist.{guid}),
+    ``{short_playlist}`` (music.AQM...), ``{track}`` (mtrack_). ``ok`` is the (status, error code) that
+    ``valid_body`` (or no body) gets: a request that parses, authenticates and stores nothing.
+    """
 
     name: str
     method: str
     path: str
     request_type: str | None
     response_type: str
-    valid_body: dict | None = None  # a valid request that stores nothing (for header and encoding cases)
+    valid_body: dict | None = None
+    ok: tuple = (200, None)
     dialect: str = "groove"
 
     def __str__(self):
         return self.name
 
+    def target(self, targets):
+        return self.path.format(**targets)
+
+    def with_query(self, targets, query):
+        path = self.target(targets)
+        return path + ("&" if "?" in path else "?") + query
+
 
 UNKNOWN_TRACK = "music.9BB2C5C5-455C-4C15-827C-F9BFD759A458"
+UNKNOWN_PLAYLIST = "music.playlist.9BB2C5C5-455C-4C15-827C-F9BFD759A458"  # no playlist; the GUID of UNKNOWN_TRACK
+SOME_FAILED = (200, "COLLECTION_SOME_OPERATIONS_FAILED")
+# Servers of the hostile suites hold one playlist per user and allow one: a valid create then stores
+# nothing (the quota answer), so every body route has a valid request that leaves the database alone.
+ONE_PLAYLIST = {"GROOVE_COMPAT_PLAYLIST_CAPACITY": "1"}
+V1 = "/v1/music/{organization}/collections"
 
 ROUTES = [
-    Route(
-        "groove.add",
-        "POST",
-        "/1/content/music/collection/add",
-        "TrackActionRequest",
-        "TrackActionResponse",
-        valid_body={"TrackIds": [UNKNOWN_TRACK]},
-    ),
+    Route("groove.add", "POST", "/1/content/music/collection/add", "TrackActionRequest", "TrackActionResponse",
+          valid_body={"TrackIds": [UNKNOWN_TRACK]}, ok=SOME_FAILED),
+    Route("groove.delete", "POST", "/1/content/music/collection/delete", "TrackActionRequest", "TrackActionResponse",
+          valid_body={"TrackIds": [UNKNOWN_TRACK]}, ok=SOME_FAILED),
+    Route("groove.browse.tracks", "GET", "/1/content/music/collection/tracks/browse", None, "ContentResponse"),
+    Route("groove.browse.playlists", "GET", "/1/content/music/collection/playlists/browse", None, "ContentResponse"),
+    Route("groove.playlist.tracks", "GET", "/1/content/{groove_playlist}/collection/playlist/tracks/browse", None,
+          "ContentResponse"),
+    Route("groove.lookup", "GET", "/1/content/{short_playlist}/lookup?source=collection", None, "ContentResponse"),
+    Route("groove.playlists.create", "POST", "/1/content/music/collection/playlists/create", "PlaylistAction",
+          "PlaylistActionResponse", valid_body={"Name": "Hostile 9BB2C5C5"}, ok=(400, "COLLECTION_FULL")),
+    Route("groove.playlists.update", "POST", "/1/content/music/collection/playlists/update", "PlaylistAction",
+          "PlaylistActionResponse", valid_body={"Id": UNKNOWN_PLAYLIST, "Name": "Hostile"},
+          ok=(404, "COLLECTION_NO_RESULT")),
+    Route("groove.playlists.delete", "POST", "/1/content/music/collection/playlists/delete", "PlaylistAction",
+          "PlaylistActionResponse", valid_body={"Id": UNKNOWN_PLAYLIST}, ok=(404, "COLLECTION_NO_RESULT")),
+    Route("groove.profile", "GET", "/1/user/music/profile", None, "UserProfileResponse"),
+    Route("v1.collections.list", "GET", V1, None, "v1", dialect="v1"),
+    Route("v1.collections.create", "POST", V1, "v1.CollectionCreate", "v1", valid_body={"name": "Hostile"},
+          ok=(409, "COLLECTION_LIMIT_REACHED"), dialect="v1"),
+    Route("v1.collection.get", "GET", V1 + "/{playlist}", None, "v1", dialect="v1"),
+    Route("v1.collection.rename", "PATCH", V1 + "/{library}", "v1.CollectionUpdate", "v1",
+          valid_body={"name": "Hostile"}, ok=(409, "LIBRARY_IS_PERMANENT"), dialect="v1"),
+    Route("v1.collection.delete", "DELETE", V1 + "/{library}", None, "v1", ok=(409, "LIBRARY_IS_PERMANENT"),
+          dialect="v1"),
+    Route("v1.tracks.list", "GET", V1 + "/{playlist}/tracks", None, "v1", dialect="v1"),
+    Route("v1.tracks.add", "POST", V1 + "/{library}/tracks", "v1.TrackAdd", "v1",
+          valid_body={"track_id": "{unknown_track}"}, ok=(404, "RESOURCE_NOT_FOUND"), dialect="v1"),
+    Route("v1.tracks.remove", "DELETE", V1 + "/{library}/tracks/{unknown_track}", None, "v1",
+          ok=(404, "RESOURCE_NOT_FOUND"), dialect="v1"),
+    Route("v1.tracks.order", "PUT", V1 + "/{library}/tracks/order", "v1.TrackOrder", "v1",
+          valid_body={"track_ids": ["{unknown_track}"]}, ok=(400, "INVALID_REORDER"), dialect="v1"),
+    Route("v1.tracks.move", "POST", V1 + "/{library}/tracks/move", "v1.TrackMove", "v1",
+          valid_body={"track_id": "{unknown_track}", "before_track_id": None}, ok=(400, "INVALID_REORDER"),
+          dialect="v1"),
 ]
 BODY_ROUTES = [route for route in ROUTES if route.request_type is not None]
+GROOVE_BODY_ROUTES = [route for route in BODY_ROUTES if route.dialect == "groove"]
+V1_BODY_ROUTES = [route for route in BODY_ROUTES if route.dialect == "v1"]
+
+
+def fill(value, targets):
+    """``value`` (a request body) with its ``{placeholder}`` strings replaced from ``targets``."""
+    if isinstance(value, str) and value.startswith("{") and value.endswith("}"):
+        return targets[value[1:-1]]
+    if isinstance(value, list):
+        return [fill(item, targets) for item in value]
+    if isinstance(value, dict):
+        return {key: fill(item, targets) for key, item in value.items()}
+    return value
+
+
+def targets_of(database, user, *, playlist_name=None, track=None):
+    """The ids of ``user``'s own things (see ``Route``), creating one playlist (and, with ``track``, adding
+    that catalog track to the library and the playlist) through the core: direct store work, no HTTP."""
+    from groove_compat import auth, ids, library
+    from groove_compat.app import create_app, get_store
+
+    app = create_app({"DATABASE": str(database)})
+    store = get_store(app)
+    try:
+        codec = ids.IdCodec(store.id_key())
+        caller = auth.authenticate(store, user.token)
+        playlist = library.create_playlist(store, caller, name=playlist_name or f"{user.name}'s playlist", quota=100)
+        entry = None
+        if track is not None:
+            entry = library.add_tracks(store, codec, caller, [track], capacity=50_000)[0].entry_id
+            library.add_tracks(store, codec, caller, [track], capacity=50_000, collection_id=playlist["id"])
+        unknown_track = codec.public_id("track", 10_000_000)
+        return {
+            "organization": codec.public_id("organization", caller.organization_id),
+            "library": codec.public_id("collection", caller.library_id),
+            "playlist": codec.public_id("collection", playlist["id"]),
+            "groove_playlist": codec.playlist_id(playlist["id"]),
+            "short_playlist": codec.playlist_short_id(playlist["id"]),
+            "unknown_track": unknown_track,
+            "entry": entry,
+        }
+    finally:
+        store.close()
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -451,3 +541,24 @@ def xml_request(track_ids, namespace=NS_2013, *, item="arrays", root="TrackActio
         ids = "<TrackIds>" + "".join(f"<TrackId>{value}</TrackId>" for value in track_ids) + "</TrackIds>"
     declaration = f' xmlns="{namespace}"' if namespace else ""
     return f'<{root} xmlns:i="http://www.w3.org/2001/XMLSchema-instance"{declaration}>{ids}</{root}>'
+
+
+def parse_v1_answer(content_type, body):
+    """A v1 answer: ``("json", error code or None, document)``; an error must be the full envelope."""
+    assert (content_type or "").split(";")[0].strip().lower() == "application/json", content_type
+    document = json.loads(body)
+    if document.get("success") is False:
+        error = document["error"]
+        assert list(document) == ["success", "error"]
+        assert list(error) == ["code", "message", "system_message", "type", "status", "details", "trace_id", "timestamp"]
+        assert error["trace_id"].startswith("req_") and error["timestamp"].endswith("Z")
+        return "json", error["code"], document
+    assert document["success"] is True
+    return "json", None, document
+
+
+def parse_answer(route, content_type, body):
+    """The answer of ``route`` as its client reads it (Groove: schema-checked; v1: the envelope)."""
+    if route.dialect == "v1":
+        return parse_v1_answer(content_type, body)
+    return parse_groove_answer(content_type, body, route.response_type)

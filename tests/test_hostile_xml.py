@@ -6,8 +6,7 @@ connection (a named-pipe trap and a loopback listener watch), and without a chan
 last test replays every case and checks the workers' resident memory.
 
 Cases are rows of ``CASES``: ``(id, build(route, traps) -> bytes, status, error code)``. A new route joins
-by its row in ``reliability.ROUTES`` and, when its request object is not TrackActionRequest, its valid
-inner XML in ``VALID_INNER``.
+by its row in ``reliability.ROUTES`` and its members in ``ITEM`` (with ``{}`` where the attacked id goes).
 """
 
 import time
@@ -17,7 +16,10 @@ import requests
 
 from conftest import seeded_database
 from reliability import (
-    BODY_ROUTES,
+    GROOVE_BODY_ROUTES,
+    ONE_PLAYLIST,
+    UNKNOWN_PLAYLIST,
+    targets_of,
     NS_2013,
     NS_2016,
     UNKNOWN_TRACK,
@@ -29,18 +31,34 @@ from reliability import (
     warm_up,
 )
 
-# The members of a valid request of each type that stores nothing (an id in no catalog).
-VALID_INNER = {
-    "TrackActionRequest": f"<TrackIds><TrackId>{UNKNOWN_TRACK}</TrackId></TrackIds>",
+# Per route: its members with ``{}`` where the id the cases attack goes (in DataContract order). The
+# valid request puts an id that names nothing there (its one item fails, or no playlist has it).
+ITEM = {
+    "groove.add": "<TrackIds><TrackId>{}</TrackId></TrackIds>",
+    "groove.delete": "<TrackIds><TrackId>{}</TrackId></TrackIds>",
+    "groove.playlists.create": "<Name>{}</Name>",
+    "groove.playlists.update": "<Id>{}</Id><Name>Hostile</Name>",
+    "groove.playlists.delete": "<Id>{}</Id>",
 }
+ITEM_VALUE = {"TrackActionRequest": UNKNOWN_TRACK, "PlaylistAction": UNKNOWN_PLAYLIST}
+ROUTES = GROOVE_BODY_ROUTES
 
-OK_NOTHING_STORED = (200, "COLLECTION_SOME_OPERATIONS_FAILED")  # parsed, its one item failed, nothing stored
+
+def item(route, text):
+    return ITEM[route.name].format(text)
+
+
+def valid_inner(route):
+    """The members of the route's valid request."""
+    return item(route, ITEM_VALUE[route.request_type])
+
+OK_NOTHING_STORED = ("OK",)  # the route's answer to its valid request: parsed, nothing stored
 REFUSED = (400, "INVALID_INPUT_PARAMETER")
 MEGABYTE = 1024 * 1024
 
 
 def document(route, inner=None, *, namespace=NS_2013, prolog="", attributes=""):
-    inner = VALID_INNER[route.request_type] if inner is None else inner
+    inner = valid_inner(route) if inner is None else inner
     xmlns = f' xmlns="{namespace}"' if namespace else ""
     return f"{prolog}<{route.request_type}{xmlns}{attributes}>{inner}</{route.request_type}>"
 
@@ -53,18 +71,18 @@ def billion_laughs(route, traps):
     subset = '<!ENTITY lol0 "lol">' + "".join(
         f'<!ENTITY lol{level} "{f"&lol{level - 1};" * 10}">' for level in range(1, 10)
     )
-    return with_doctype(route, subset, "<TrackIds><TrackId>&lol9;</TrackId></TrackIds>")
+    return with_doctype(route, subset, item(route, "&lol9;"))
 
 
 def quadratic_blowup(route, traps):
     subset = f'<!ENTITY a "{"x" * 50_000}">'
-    return with_doctype(route, subset, "<TrackIds><TrackId>" + "&a;" * 20_000 + "</TrackId></TrackIds>")
+    return with_doctype(route, subset, item(route, "&a;" * 20_000))
 
 
 def external_entity(target):
     def build(route, traps):
         subset = f'<!ENTITY xxe SYSTEM "{target(traps)}">'
-        return with_doctype(route, subset, "<TrackIds><TrackId>&xxe;</TrackId></TrackIds>")
+        return with_doctype(route, subset, item(route, "&xxe;"))
 
     return build
 
@@ -72,7 +90,7 @@ def external_entity(target):
 def parameter_entity(target):
     def build(route, traps):
         subset = f'<!ENTITY % remote SYSTEM "{target(traps)}"> %remote;'
-        return with_doctype(route, subset, VALID_INNER[route.request_type])
+        return with_doctype(route, subset, valid_inner(route))
 
     return build
 
@@ -89,8 +107,8 @@ def xinclude(target, parse="text", where="item"):
     def build(route, traps):
         include = f'<xi:include xmlns:xi="http://www.w3.org/2001/XInclude" href="{target(traps)}" parse="{parse}"/>'
         if where == "item":
-            return document(route, f"<TrackIds><TrackId>{include}</TrackId></TrackIds>")
-        return document(route, include + VALID_INNER[route.request_type])
+            return document(route, item(route, include))
+        return document(route, include + valid_inner(route))
 
     return build
 
@@ -112,7 +130,17 @@ def loopback(traps):
 
 
 def fixed(text):
-    return lambda route, traps: text.replace("{root}", route.request_type).replace("{valid}", VALID_INNER[route.request_type])
+    """``{root}``: the request object; ``{valid}``: the valid members; ``{item:X}``: the members with X."""
+
+    def build(route, traps):
+        built = text.replace("{root}", route.request_type).replace("{valid}", valid_inner(route))
+        if "{item:" in built:
+            head, rest = built.split("{item:", 1)
+            inside, tail = rest.split(":item}", 1)
+            built = head + item(route, inside) + tail
+        return built
+
+    return build
 
 
 def valid(namespace=NS_2013, **kwargs):
@@ -133,8 +161,8 @@ def deep(levels, *, inside_item=False):
     def build(route, traps):
         nest = "<a>" * levels + "x" + "</a>" * levels
         if inside_item:
-            return document(route, f"<TrackIds><TrackId>{nest}</TrackId></TrackIds>")
-        return document(route, nest + VALID_INNER[route.request_type])
+            return document(route, item(route, nest))
+        return document(route, nest + valid_inner(route))
 
     return build
 
@@ -150,7 +178,7 @@ def padded(size):
 
     def build(route, traps):
         text = valid()(route, traps)
-        return text.replace("><TrackIds>", ">" + " " * (size - len(text)) + "<TrackIds>", 1)
+        return document(route, " " * (size - len(text)) + valid_inner(route))
 
     return build
 
@@ -190,7 +218,7 @@ CASES = [
     ("stylesheet-pi-loopback", lambda route, traps: document(
         route, prolog=f'<?xml-stylesheet type="text/xsl" href="{traps.listener.url}/x.xsl"?>'
     ), *OK_NOTHING_STORED),
-    ("undeclared-entity", fixed("<{root}><TrackIds><TrackId>&nope;</TrackId></TrackIds></{root}>"), *REFUSED),
+    ("undeclared-entity", fixed("<{root}>{item:&nope;:item}</{root}>"), *REFUSED),
     # Size: tens of megabytes (refused unread), and large but under the limit.
     ("twenty-megabytes", lambda route, traps: padded(20 * MEGABYTE)(route, traps), 413, "INVALID_INPUT_PARAMETER"),
     ("just-under-the-limit", padded(MEGABYTE - 1024), *OK_NOTHING_STORED),
@@ -199,7 +227,7 @@ CASES = [
         route, "<TrackIds><TrackId>" + "music." + "A" * 900_000 + "</TrackId></TrackIds>"
     ), *OK_NOTHING_STORED),
     ("attribute-of-900-kb", valid(attributes=' junk="' + "x" * 900_000 + '"'), *OK_NOTHING_STORED),
-    ("forty-thousand-unknown-elements", lambda route, traps: document(route, "<x/>" * 40_000 + VALID_INNER[route.request_type]), *OK_NOTHING_STORED),
+    ("forty-thousand-unknown-elements", lambda route, traps: document(route, "<x/>" * 40_000 + valid_inner(route)), *OK_NOTHING_STORED),
     ("ten-thousand-namespaces", valid(attributes="".join(f' xmlns:p{n}="urn:{n}"' for n in range(10_000))), *OK_NOTHING_STORED),
     ("huge-comment", valid(prolog="<!--" + "-x" * 400_000 + "-->"), *OK_NOTHING_STORED),
     # Nesting.
@@ -238,8 +266,8 @@ CASES = [
     ("two-roots", lambda route, traps: document(route) * 2, *REFUSED),
     ("trailing-garbage", lambda route, traps: document(route) + "garbage", *REFUSED),
     ("json-sent-as-xml", fixed('{"TrackIds": ["music.9BB2C5C5-455C-4C15-827C-F9BFD759A458"]}'), *REFUSED),
-    ("cdata-item", fixed(f"<{{root}}><TrackIds><TrackId><![CDATA[{UNKNOWN_TRACK}]]></TrackId></TrackIds></{{root}}>"), *OK_NOTHING_STORED),
-    ("character-references", fixed("<{root}><TrackIds><TrackId>&#x6D;usic.9BB2C5C5-455C-4C15-827C-F9BFD759A458</TrackId></TrackIds></{root}>"), *OK_NOTHING_STORED),
+    ("cdata-item", lambda route, traps: document(route, item(route, f"<![CDATA[{ITEM_VALUE[route.request_type]}]]>")), *OK_NOTHING_STORED),
+    ("character-references", lambda route, traps: document(route, item(route, "&#x6D;" + ITEM_VALUE[route.request_type][1:])), *OK_NOTHING_STORED),
     ("nil-list", fixed('<{root} xmlns:i="http://www.w3.org/2001/XMLSchema-instance"><TrackIds i:nil="true"/></{root}>'), 400, "MISSING_INPUT_PARAMETER"),
     ("empty-list", fixed("<{root}><TrackIds/></{root}>"), 400, "MISSING_INPUT_PARAMETER"),
     ("only-whitespace", fixed("   \r\n\t  "), 400, "MISSING_INPUT_PARAMETER"),
@@ -247,6 +275,26 @@ CASES = [
     ("xml-declaration-only", fixed('<?xml version="1.0"?>'), *REFUSED),
     ("xml-version-1.1", valid(prolog='<?xml version="1.1"?>'), *OK_NOTHING_STORED),
 ]
+
+
+# Cases about the TrackIds list itself (its size, nil or empty, its items' namespace and length).
+TRACK_ACTION_ONLY = {
+    "fifteen-thousand-ids", "one-id-of-900-kb", "nil-list", "empty-list", "children-in-another-namespace",
+}
+
+
+def cases_for(route):
+    cases = []
+    for case, build, *outcome in CASES:
+        if route.request_type != "TrackActionRequest" and case in TRACK_ACTION_ONLY:
+            continue
+        outcome = tuple(outcome)
+        cases.append((route, case, build, *(route.ok if outcome == ("OK",) else outcome)))
+    return cases
+
+
+ALL_CASES = [case for route in ROUTES for case in cases_for(route)]
+MEMORY_ROUTES = [ROUTES[0]] + [route for route in ROUTES if route.request_type == "PlaylistAction"][:1]
 
 
 class Traps:
@@ -260,8 +308,10 @@ def hostile_server(tmp_path_factory):
     folder = tmp_path_factory.mktemp("hostile-xml")
     database = folder / "groove-compat.sqlite"
     users = seeded_database(database)
-    with LoopbackListener() as listener, FileTrap(str(folder)) as trap, ServerProcess(database) as server:
+    targets = targets_of(database, users["alice"])
+    with LoopbackListener() as listener, FileTrap(str(folder)) as trap, ServerProcess(database, env=ONE_PLAYLIST) as server:
         server.users = users
+        server.targets = targets
         server.traps = Traps(listener, trap)
         yield server
 
@@ -273,7 +323,7 @@ def post(server, route, body, *, content_type="application/xml", user="alice"):
     if isinstance(body, str):
         body = body.encode("utf-8")
     started = time.monotonic()
-    response = requests.request(route.method, server.url + route.path, data=body, headers=headers, timeout=10)
+    response = requests.request(route.method, server.url + route.target(server.targets), data=body, headers=headers, timeout=10)
     return response, time.monotonic() - started
 
 
@@ -292,13 +342,12 @@ def check_case(server, route, build, status, code):
     assert snapshot(server.database) == before
 
 
-@pytest.mark.parametrize("route", BODY_ROUTES, ids=str)
-@pytest.mark.parametrize("case, build, status, code", CASES, ids=[case[0] for case in CASES])
+@pytest.mark.parametrize("route, case, build, status, code", ALL_CASES, ids=[f"{c[1]}-{c[0]}" for c in ALL_CASES])
 def test_hostile_xml_is_refused_safely(hostile_server, route, case, build, status, code):
     check_case(hostile_server, route, build, status, code)
 
 
-@pytest.mark.parametrize("route", BODY_ROUTES, ids=str)
+@pytest.mark.parametrize("route", ROUTES, ids=str)
 def test_twenty_megabytes_sent_chunked_are_refused(hostile_server, route):
     """No Content-Length: the limit holds on the stream as it is read."""
     before = snapshot(hostile_server.database)
@@ -307,7 +356,7 @@ def test_twenty_megabytes_sent_chunked_are_refused(hostile_server, route):
     headers = dict(hostile_server.users["alice"].headers, **{"Content-Type": "application/xml"})
     started = time.monotonic()
     try:
-        response = requests.post(hostile_server.url + route.path, data=chunks, headers=headers, timeout=10)
+        response = requests.post(hostile_server.url + route.target(hostile_server.targets), data=chunks, headers=headers, timeout=10)
     except requests.ConnectionError:
         pytest.fail("the connection was reset before the 413 answer could be read")
     assert time.monotonic() - started < 1.0
@@ -316,14 +365,14 @@ def test_twenty_megabytes_sent_chunked_are_refused(hostile_server, route):
     assert snapshot(hostile_server.database) == before
 
 
-@pytest.mark.parametrize("route", BODY_ROUTES, ids=str)
+@pytest.mark.parametrize("route", MEMORY_ROUTES, ids=str)
 def test_hostile_xml_does_not_grow_worker_memory(hostile_server, route):
     """Replay every case three times once warmed up: the workers' RSS grows by under 8 MiB each (threaded workers: allocator arenas move by a few MB under a loaded machine).
 
     Warm-up rounds run until RSS settles (caches filled, allocator pools at their working size; at most
     eight rounds): what grows after that, round after round, is what a leak would look like."""
     traps = hostile_server.traps
-    bodies = [(build(route, traps), status) for _, build, status, _ in CASES]
+    bodies = [(build(route, traps), status) for _, _, build, status, _ in cases_for(route)]
 
     def round_trip():
         for body, status in bodies:

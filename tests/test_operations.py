@@ -217,3 +217,12 @@ def test_restore_refuses_a_file_that_is_not_a_sound_backup(tmp_path):
     sqlite3.connect(empty).close()
     result = cli("db", "restore", str(empty), database=database)
     assert result.returncode != 0 and "schema version 0" in result.stderr
+
+
+@pytest.mark.parametrize("method, path", [("POST", "/healthz"), ("TRACE", "/healthz"), ("DELETE", "/docs"), ("PUT", "/openapi.json")])
+def test_a_wrong_method_outside_the_dialects_names_the_allowed_ones(client, method, path):
+    """HTTP requires Allow on a 405: the plain JSON error of the paths outside /1/ and /v1/ carries it too."""
+    answer = client.open(path, method=method)
+    assert answer.status_code == 405
+    assert "GET" in {value.strip() for value in answer.headers["Allow"].split(",")}
+    assert answer.get_json() == {"error": {"status": 405, "message": "The method is not allowed for the requested URL."}}

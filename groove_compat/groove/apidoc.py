@@ -32,6 +32,8 @@ SCALAR_SCHEMAS = {
     },
 }
 
+JSONP_ANSWER = "With `jsonp=name`: the JSON answer as `/**/name(...);`."
+
 COMMON_PARAMETERS = {
     "contentType": {
         "description": (
@@ -48,12 +50,18 @@ COMMON_PARAMETERS = {
         "schema": {"type": "string", "pattern": web.JSONP_CALLBACK.pattern},
     },
     "language": {
-        "description": "Two-letter language of the legacy service; accepted, and without effect on collections.",
-        "schema": {"type": "string"},
+        "description": (
+            "Language of the legacy service (`fr` or `fr-FR`); sets the profile's `Culture`, without effect on "
+            "collections."
+        ),
+        "schema": {"type": "string", "pattern": web.LANGUAGE.pattern},
     },
     "country": {
-        "description": "Two-letter country of the legacy service; accepted, and without effect on collections.",
-        "schema": {"type": "string"},
+        "description": (
+            "Two-letter country of the legacy service (`FR`); sets the profile's `Culture`, without effect on "
+            "collections."
+        ),
+        "schema": {"type": "string", "pattern": web.COUNTRY.pattern},
     },
     "accessToken": {
         "description": (
@@ -120,6 +128,10 @@ class GrooveDialect(Dialect):
 
     def common_parameters(self, route):
         return list(COMMON_PARAMETERS)  # component names: apispec writes them as $refs
+
+    def extra_response_content(self, route):
+        # With `jsonp`, any answer (errors too) is the JSON answer wrapped in a call.
+        return {"application/javascript": {"schema": {"type": "string", "description": JSONP_ANSWER}}}
 
     def path_parameter(self, name):
         if name == "namespace":

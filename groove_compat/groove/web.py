@@ -294,7 +294,12 @@ def groove_endpoint(response_type):
 
 def render_http_exception(exception):
     """404, 405 and other routing answers under ``/1/``: a Groove body, never an HTML page."""
-    type_name = "ContentResponse"
+    # The response type of the endpoint the path names, when it names one: a request the WSGI server
+    # refused before any view ran (431, 414, 400) still gets its endpoint's root and companion members
+    # (the profile's IsSubscriptionAvailableForPurchase), not a ContentResponse.
+    rule = request.url_rule
+    view = current_app.view_functions.get(rule.endpoint) if rule is not None else None
+    type_name = getattr(view, "groove_response_type", None) or "ContentResponse"
     if isinstance(exception, MethodNotAllowed) and exception.valid_methods:
         try:
             adapter = current_app.url_map.bind_to_environ(request.environ)

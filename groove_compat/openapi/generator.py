@@ -285,8 +285,13 @@ class Dialect:
                     encoded.update(self.error_examples(app, route, status, errors, media_type))
                 if encoded:
                     content[media_type]["examples"] = encoded
+            content.update(self.extra_response_content(route))
             response["content"] = content
         return response
+
+    def extra_response_content(self, route):
+        """Media types an answer may also take besides the dialect's body formats: ``{type: object}``."""
+        return {}
 
     def spelled_errors(self, app, errors):
         """``{code as written: (fixed description, when)}``."""
