@@ -37,17 +37,23 @@ class DeadlineSocket:
     closing drain) raise ``socket.timeout``, which gunicorn handles quietly.
     """
 
+    # How much of a request's first bytes is kept: enough for the method and the path of a request line
+    # gunicorn refuses as too long, so that the refusal is answered by the dialect that owns the path.
+    HEAD_KEPT = 512
+
     def __init__(self, sock, *, timeout):
         self._sock = sock
         self._timeout = timeout
         self.deadline = None
         self.in_application = False
         self.expired = False
+        self.head = b""
 
     def start_request(self):
         self.deadline = time.monotonic() + self._timeout
         self.in_application = False
         self.expired = False
+        self.head = b""
 
     def __getattr__(self, name):
         return getattr(self._sock, name)
@@ -84,10 +90,23 @@ class DeadlineSocket:
             self._expire()
 
     def recv(self, *args):
-        return self._read(self._sock.recv, *args)
+        data = self._read(self._sock.recv, *args)
+        if len(self.head) < self.HEAD_KEPT and not self.in_application:
+            self.head += data[: self.HEAD_KEPT - len(self.head)]
+        return data
 
-    def recv_into(self, *args):
-        return self._read(self._sock.recv_into, *args)
+    def recv_into(self, buffer, *args):
+        count = self._read(self._sock.recv_into, buffer, *args)
+        if len(self.head) < self.HEAD_KEPT and not self.in_application and count:
+            self.head += bytes(memoryview(buffer)[: min(count, self.HEAD_KEPT - len(self.head))])
+        return count
+
+    def request_target(self):
+        """``(method, path)`` read from the first bytes of the request, or ``(None, None)``."""
+        parts = self.head.split(b"\r\n", 1)[0].split(b" ", 2)
+        if len(parts) < 2 or not parts[1].startswith(b"/"):
+            return None, None
+        return parts[0].decode("latin-1"), parts[1].split(b"?", 1)[0].decode("latin-1")
 
 
 # What gunicorn refuses before the application runs: (status, message) by exception class.
@@ -151,6 +170,9 @@ class _GrooveWorkerMixin:
             return super().handle_error(req, client, addr, exc)
         status, message = refusal
         method, path = _request_target(req, exc)
+        if path is None and isinstance(client, DeadlineSocket):
+            # A request line too long to parse: its first bytes still tell whose path it is.
+            method, path = (value or default for value, default in zip(client.request_target(), (method, None)))
         self.log.info("refused a request from %s: %s %s", (addr or ("",))[0], status, message)
         try:
             head, body = render(method=method, path=path, status=status, message=message)

@@ -243,3 +243,23 @@ def test_demo_prints_a_curl_line_that_works_as_printed(tmp_path):
             connection.close()
     finally:
         stop_server(process)
+
+
+@pytest.mark.parametrize(
+    "path, expected",
+    [
+        (
+            "/v1/music/org_0000000000000000/collections/mcoll_0000000000000000/tracks?cursor=",
+            lambda body: body["success"] is False and body["error"]["status"] == 414,
+        ),
+        ("/1/user/music/profile?language=", lambda body: "IsSubscriptionAvailableForPurchase" in body),
+        ("/1/content/music/collection/tracks/browse?continuationToken=", lambda body: set(body) == {"Error"}),
+    ],
+)
+def test_a_request_line_too_long_is_answered_by_the_dialect_that_owns_the_path(live_server, path, expected):
+    """gunicorn refuses a request line over 8 KB before any route is known; its first bytes still name the
+    path, so the answer is the owning dialect's body (the v1 envelope, or the Groove endpoint's type)."""
+    alice = live_server.users["alice"]
+    response = requests.get(live_server.url + path + "A" * 9000, headers=alice.headers, timeout=10)
+    assert response.status_code == 414
+    assert expected(response.json())

@@ -21,7 +21,7 @@ from .errors import GrooveError
 
 VERSION = 1
 TAG_LENGTH = 16
-MAX_TOKEN_LENGTH = 8192
+MAX_TOKEN_LENGTH = 1024  # real tokens are under 100 characters; with the path, well inside an 8 KB request line
 _ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 
 LISTS = ("tracks", "albums", "artists", "playlists", "playlisttracks")
