@@ -478,12 +478,27 @@ def demo(bind, workers, database):
 # ---------------------------------------------------------------------------------------------------------
 # The published OpenAPI document (kept in its own block: other commands are added above).
 @main.command("openapi")
-def openapi_command():
+@click.option(
+    "--json-schemas",
+    "json_schemas_directory",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Instead of printing the document, write the v1 JSON Schema files cut from it into this folder "
+    "(schemas/json/v1).",
+)
+def openapi_command(json_schemas_directory):
     """Print the OpenAPI document that GET /openapi.json serves (JSON). With the default settings this is
-    schemas/openapi.json: regenerate it with `groove-compat openapi > schemas/openapi.json`."""
+    schemas/openapi.json: regenerate it with `groove-compat openapi > schemas/openapi.json`, and the v1 JSON
+    Schemas with `groove-compat openapi --json-schemas schemas/json/v1`."""
     from . import openapi
 
     app = create_app()
+    if json_schemas_directory is not None:
+        from .openapi.json_schemas import write_json_schemas
+
+        written = write_json_schemas(openapi.document(app), json_schemas_directory)
+        click.echo(f"wrote {len(written)} schemas to {json_schemas_directory}")
+        return
     click.echo(openapi.document_text(openapi.document(app)), nl=False)
 
 

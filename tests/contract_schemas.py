@@ -2,7 +2,8 @@
 
 - ``validate_xml(body, type_name)``: the XSD of the root's namespace (``schemas/xml/<2013|2016>/<type>.xsd``);
   returns the parsed root element.
-- ``validate_json(body, type_name)``: the JSON Schema ``schemas/json/<type>.schema.json``, with a
+- ``validate_json(body, type_name)``: the JSON Schema ``schemas/json/<type>.schema.json`` (``v1/<Object>`` for the
+  v1 dialect's), with a
   ``referencing`` registry built from every file in ``schemas/json`` so relative ``$ref``s resolve; returns the
   decoded document.
 - ``validate_answer(response, type_name)``: either of the above, chosen by the answer's Content-Type; returns
@@ -36,7 +37,7 @@ FOLDER_OF_NAMESPACE = {NS_2013: "2013", NS_2016: "2016"}
 @functools.cache
 def _json_documents():
     documents = {}
-    for path in sorted(glob.glob(os.path.join(SCHEMAS, "json", "*.json"))):
+    for path in sorted(glob.glob(os.path.join(SCHEMAS, "json", "**", "*.json"), recursive=True)):
         with open(path, encoding="utf-8") as handle:
             document = json.load(handle)
         documents[document["$id"]] = document

@@ -188,6 +188,8 @@ def _published_json_schema(name):
     directory = os.path.join(ROOT, "schemas", "json")
     documents = []
     for file_name in sorted(os.listdir(directory)):
+        if not file_name.endswith(".json"):  # v1/ holds the v1 dialect's schemas
+            continue
         with open(os.path.join(directory, file_name), encoding="utf-8") as file:
             documents.append(json.load(file))
     registry = Registry().with_resources((d["$id"], Resource.from_contents(d)) for d in documents)
