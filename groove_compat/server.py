@@ -104,7 +104,8 @@ class DeadlineSocket:
     def request_target(self):
         """``(method, path)`` read from the first bytes of the request, or ``(None, None)``."""
         parts = self.head.split(b"\r\n", 1)[0].split(b" ", 2)
-        if len(parts) < 2 or not parts[1].startswith(b"/"):
+        # The path counts only when it is whole: followed by its query or by the space before the version.
+        if len(parts) < 2 or not parts[1].startswith(b"/") or (len(parts) == 2 and b"?" not in parts[1]):
             return None, None
         return parts[0].decode("latin-1"), parts[1].split(b"?", 1)[0].decode("latin-1")
 
