@@ -544,7 +544,7 @@ def test_an_internal_error_mid_batch_stores_nothing(client, store, alice, monkey
     written = []
 
     def append_then_fail(**kwargs):
-        result = original(**kwargs)
+        original(**kwargs)
         written.append(store.connection.execute("SELECT COUNT(*) FROM entries").fetchone()[0])
         raise RuntimeError("the disk is on fire")
 

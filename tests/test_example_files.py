@@ -1,7 +1,6 @@
 """Every file in examples/groove/ is a valid instance of its published contract: XML against the XSD of its root
 element and namespace (schemas/xml/<2013|2016>/), JSON against schemas/json/<Object>.schema.json."""
 
-import json
 import os
 
 import pytest

@@ -6,7 +6,6 @@ the n-th arrival of a request body is faulted depends only on the seed, the body
 request that reached the server, so tests can count what was sent how often.
 """
 
-import collections
 import csv
 import fcntl
 import hashlib
@@ -104,23 +103,6 @@ def popen_import(*args):
     )
 
 
-def drain(process):
-    """Read a server's stdout and stderr as it writes them: its access log (one line per request) would fill
-    the pipe after a few thousand requests and block the server. The last lines are kept for diagnostics."""
-    tails = []
-    for stream in (process.stdout, process.stderr):
-        tail = collections.deque(maxlen=50)
-        tails.append(tail)
-        threading.Thread(target=lambda s=stream, t=tail: [t.append(line) for line in s], daemon=True).start()
-    return tails
-
-
-def start_drained_server(database, **kwargs):
-    url, process = start_server(database, **kwargs)
-    drain(process)
-    return url, process
-
-
 @pytest.fixture(scope="module")
 def big(tmp_path_factory):
     folder = tmp_path_factory.mktemp("big")
@@ -138,7 +120,7 @@ def big(tmp_path_factory):
             catalog.append(track_id)
             isrcs.append(isrc)
     cli("catalog", "import", folder / "catalog.csv", "--db", database, check=0)
-    url, process = start_drained_server(database)
+    url, process = start_server(database)
     yield BigServer(url, str(database), process, catalog, isrcs)
     stop_server(process)
 
@@ -508,7 +490,7 @@ def test_an_interrupted_run_resumes_without_resending_finished_batches(big, prox
 
 
 def test_the_batch_limit_is_learnt_from_the_servers_refusal(big, proxy_factory, tmp_path):
-    url, process = start_drained_server(big.database, extra_env={"GROOVE_COMPAT_MAX_BATCH_SIZE": "30"})
+    url, process = start_server(big.database, extra_env={"GROOVE_COMPAT_MAX_BATCH_SIZE": "30"})
     try:
         user = big.user("gina")
         data = write_text_input(tmp_path / "ids.txt", big.catalog[:1000])

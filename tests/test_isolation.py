@@ -19,7 +19,7 @@ import requests
 from conftest import TRACK_A, TRACK_B, UNKNOWN_TRACK, make_user, seeded_database
 from groove_compat import ids
 from groove_compat.app import create_app, get_store
-from reliability import ROUTES, Route, ServerProcess, fill, parse_answer, parse_groove_answer, snapshot, targets_of
+from reliability import ROUTES, Route, ServerProcess, fill, parse_answer, parse_groove_answer, targets_of
 
 OTHER_ORG_TRACK = "music.0D0E0F10-0100-11DB-89CA-0019B92A3933"
 
@@ -197,7 +197,7 @@ SECRET_NAME = "alice's secret mix"
 
 @pytest.fixture
 def matrix(app, store, codec, database_path, tenants):
-    alice, bob, carol = tenants["alice"], tenants["bob"], tenants["carol"]
+    carol = tenants["carol"]
     own = {
         name: targets_of(database_path, tenants[name], playlist_name=SECRET_NAME if name == "alice" else None,
                          track=TRACK_A if name != "carol" else OTHER_ORG_TRACK)

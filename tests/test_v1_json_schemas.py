@@ -15,7 +15,7 @@ import requests
 
 from conftest import ROOT, TRACK_A, TRACK_B, TRACK_C, make_user
 from contract_schemas import validate_json
-from groove_compat import ids, library, openapi
+from groove_compat import ids, openapi
 from groove_compat.app import create_app, get_store
 from groove_compat.cli import main
 from groove_compat.openapi.json_schemas import json_schemas, schema_text
