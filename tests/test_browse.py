@@ -8,7 +8,6 @@ import random
 
 import pytest
 
-import groove_compat.store as store_module
 from groove_compat import ids
 from groove_compat.app import create_app, get_store
 from groove_compat.store import Store, schema
@@ -587,13 +586,19 @@ def _every_page(client, user, list_type, member, order, size):
     *[("artists", "Artists", order) for order in ALLOWED["artists"]],
 ])
 def test_both_query_strategies_give_the_same_pages(client, alice, tied_library, monkeypatch, list_type, member, order):
-    """Walking the catalog index and reading the collection's entries are two plans for one answer; a group
-    walk that gives up (too many groups of earlier pages) falls back to aggregating, again the same answer."""
+    """Walking the catalog index and reading the collection's entries are two plans for one answer; the seek
+    in the group_latest table (albums and artists newest first) gives the answer aggregating the entries does."""
+    def aggregate(self, *, collection_id, group_columns, spec, after, wanted, **_):
+        return self._aggregate_groups(
+            collection_id=collection_id, group_columns=group_columns, spec=spec, after=after, limit=wanted + 1,
+            offset=0,
+        )
+
+    seek = Store._entries_walk_groups
     answers = []
-    for walk_catalog, budget in ((True, store_module.WALK_BUDGET), (False, store_module.WALK_BUDGET),
-                                 (True, -10**6), (False, -10**6)):
+    for walk_catalog, latest in ((True, seek), (False, seek), (True, aggregate), (False, aggregate)):
         monkeypatch.setattr(Store, "_walk_catalog", lambda self, walk_catalog=walk_catalog, **_: walk_catalog)
-        monkeypatch.setattr(store_module, "WALK_BUDGET", budget)
+        monkeypatch.setattr(Store, "_entries_walk_groups", latest)
         answers.append(_every_page(client, alice, list_type, member, order, 25))
     assert answers[0] and all(answer == answers[0] for answer in answers)
     assert len(set(answers[0])) == len(answers[0])
@@ -615,6 +620,73 @@ def test_tied_tracks_follow_the_documented_orders(client, alice, store, tied_lib
         assert [item["Name"] for item in items] == expected_titles(order, row_ids, library_rows), order
 
 
+def _latest_rows(store):
+    return store.connection.execute(
+        "SELECT collection_id, kind, album_key, artist_key, position FROM group_latest ORDER BY 1, 2, 3, 4"
+    ).fetchall()
+
+
+def _recounted_rows(store):
+    """The group_latest rows recounted from the entries, as the table must hold them."""
+    return store.connection.execute(
+        f"SELECT * FROM ({schema.GROUP_LATEST_ROWS.format(where='1')}) ORDER BY 1, 2, 3, 4"
+    ).fetchall()
+
+
+def _change(store, alice, library_id, track_ids, change):
+    rng = random.Random(change)
+    user_id = alice.user_id
+    with store.transaction():
+        if change == "remove some":
+            store.remove_entries(collection_id=library_id, user_id=user_id, track_ids=set(rng.sample(track_ids, 40)))
+        elif change == "remove many":  # more groups than the per-group recount takes on
+            store.remove_entries(collection_id=library_id, user_id=user_id, track_ids=set(rng.sample(track_ids, 900)))
+        elif change == "move some":
+            positions = dict(store.entry_positions(library_id))
+            moved = rng.sample(track_ids, 30)
+            shuffled = rng.sample(moved, len(moved))
+            store.set_positions(
+                collection_id=library_id, user_id=user_id,
+                positions={new: positions[old] for old, new in zip(moved, shuffled)},
+            )
+        elif change == "add again":
+            store.remove_entries(collection_id=library_id, user_id=user_id, track_ids=set(track_ids[:50]))
+            store.append_entries(collection_id=library_id, user_id=user_id, track_ids=track_ids[:50], capacity=10**9)
+    if change == "catalog renames":  # a catalog import moves tracks to other albums and artists
+        rows = store.connection.execute(
+            "SELECT organization_id, guid, title, artist, album, duration, track_number, isrc FROM tracks"
+            " ORDER BY id LIMIT 60"
+        ).fetchall()
+        store.upsert_tracks([(*row[:3], f"Renamed {index % 4}", f"Moved {index % 3}", *row[5:])
+                             for index, row in enumerate(rows)])
+
+
+@pytest.mark.parametrize("change", ["remove some", "remove many", "move some", "add again", "catalog renames"])
+@pytest.mark.parametrize("list_type,member", [("albums", "Albums"), ("artists", "Artists")])
+def test_newest_groups_follow_every_change(client, alice, store, tied_library, monkeypatch, change, list_type, member):
+    """The latest entry of each album and artist is kept through removals, moves, re-adds and catalog changes:
+    the pages by CollectionDate are those of aggregating the entries, and the table matches a recount."""
+    library_id = store.user(alice.user_id)["library_id"]
+    track_ids = list(store.tracks_by_guid(organization_id=1, guids=tied_library).values())
+    with store.transaction():
+        other = store.create_collection(user_id=alice.user_id, kind="playlist", name="Other")
+        store.append_entries(collection_id=other, user_id=alice.user_id, track_ids=track_ids[:100], capacity=10**9)
+    before = _every_page(client, alice, list_type, member, "CollectionDate", 25)
+    assert _latest_rows(store) == _recounted_rows(store)
+    _change(store, alice, library_id, track_ids, change)
+    assert _latest_rows(store) == _recounted_rows(store)
+    answer = _every_page(client, alice, list_type, member, "CollectionDate", 25)
+    monkeypatch.setattr(Store, "_entries_walk_groups", lambda self, *, collection_id, group_columns, spec, after,
+                        wanted, **_: self._aggregate_groups(collection_id=collection_id, group_columns=group_columns,
+                                                            spec=spec, after=after, limit=wanted + 1, offset=0))
+    assert answer == _every_page(client, alice, list_type, member, "CollectionDate", 25)
+    assert answer != before  # the change shows in the pages
+    with store.transaction():
+        store.delete_collection(collection_id=other, user_id=alice.user_id)
+    assert _latest_rows(store) == _recounted_rows(store)
+    assert {row[0] for row in _latest_rows(store)} == {library_id}
+
+
 # ---------------------------------------------------------------------------------------------------------
 # The migration browse needs
 
@@ -634,19 +706,28 @@ def test_a_version_1_database_is_migrated_and_browses(tmp_path):
     )
     user = make_user(old, "carol")
     library_id = old.user(user.user_id)["library_id"]
-    with old.transaction():
-        old.append_entries(collection_id=library_id, user_id=user.user_id, track_ids=[1, 2, 3], capacity=10)
+    # The version-1 way of appending (today's append_entries also keeps tables that came later).
+    old.connection.executemany(
+        "INSERT INTO entries (collection_id, track_id, position, added_at) VALUES (?, ?, ?, 0)",
+        [(library_id, track_id, track_id - 1) for track_id in (1, 2, 3)],
+    )
+    old.connection.execute("UPDATE collections SET track_count = 3, next_position = 3 WHERE id = ?", (library_id,))
     old.close()
 
     app = create_app({"DATABASE": str(path), "TESTING": True})
     store = get_store(app)
-    assert store.migrate() == (1, 2)
-    assert store.schema_version() == 2
+    assert store.migrate() == (1, schema.SCHEMA_VERSION)
+    assert store.schema_version() == schema.SCHEMA_VERSION
+    assert store.connection.execute(
+        "SELECT collection_id, kind, album_key, artist_key, position FROM group_latest ORDER BY kind, position"
+    ).fetchall() == [(library_id, "album", "ete", "emile", 1), (library_id, "artist", "", "emile", 1)]
     assert store.connection.execute("SELECT title_key, artist_key, album_key FROM tracks ORDER BY id").fetchall() == [
         ("zeta", "emile", "ete"), ("alpha", "emile", "ete"), ("mu", "", "")]
     client = app.test_client()
     assert [item["Name"] for item in browse(client, user, "tracks")["Tracks"]["Items"]] == ["alpha", "Mu", "Zeta"]
     albums = browse(client, user, "albums")["Albums"]["Items"]
     assert [(album["Name"], album["TrackCount"]) for album in albums] == [("Été", 2)]
-    assert store.migrate() == (2, 2)
+    assert [artist["Name"] for artist in browse(client, user, "artists", "?orderBy=CollectionDate")["Artists"]["Items"]] == [
+        "Émile"]
+    assert store.migrate() == (schema.SCHEMA_VERSION, schema.SCHEMA_VERSION)
     get_store(app).close()

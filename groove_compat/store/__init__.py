@@ -45,6 +45,29 @@ def _insert_entries_statement(rows):
     return "INSERT INTO entries (collection_id, track_id, position, added_at) VALUES " + ",".join(
         ["(?, ?, ?, ?)"] * rows
     )
+
+
+# The groups of the entries just appended (positions from the first new one: every older entry is below it)
+# raise their latest position; one statement per append.
+_RAISE_GROUP_LATEST = (
+    schema.GROUP_LATEST_FILL.format(where="e.collection_id = ? AND e.position >= ?")
+    + " ON CONFLICT (collection_id, kind, album_key, artist_key) DO UPDATE SET position = MAX(position, excluded.position)"
+)
+# One group's latest position recomputed from its catalog tracks (a seek per track of the group).
+_RECOMPUTE_ALBUM = (
+    "INSERT INTO group_latest (collection_id, kind, album_key, artist_key, position)"
+    " SELECT ?1, 'album', ?3, ?4, MAX(e.position) FROM tracks t INDEXED BY tracks_album_group"
+    " CROSS JOIN entries e ON e.collection_id = ?1 AND e.track_id = t.id"
+    " WHERE t.organization_id = ?2 AND t.album_key = ?3 AND t.artist_key = ?4 HAVING MAX(e.position) IS NOT NULL"
+)
+_RECOMPUTE_ARTIST = (
+    "INSERT INTO group_latest (collection_id, kind, album_key, artist_key, position)"
+    " SELECT ?1, 'artist', '', ?3, MAX(e.position) FROM tracks t INDEXED BY tracks_artist_group"
+    " CROSS JOIN entries e ON e.collection_id = ?1 AND e.track_id = t.id"
+    " WHERE t.organization_id = ?2 AND t.artist_key = ?3 HAVING MAX(e.position) IS NOT NULL"
+)
+# Past this many groups to recompute, rebuilding the collection's rows in one pass costs less.
+_RECOMPUTE_GROUPS = 500
 # The track fields a browse answer is built from (after the entry's position and added_at).
 _BROWSE_TRACK_FIELDS = (
     "id", "guid", "title", "artist", "album", "duration", "track_number", "isrc", "genre", "release_date",
@@ -69,11 +92,9 @@ BROWSE_ORDERS = {
 # - ("catalog", index, value column, tie columns, lead): albums by the least value of their tracks in the
 #   collection (genre; release date, whose key is minus the day, so the newest first), walking the catalog
 #   index of that value from its first ``lead`` key members; key (value, *tie columns);
-# - ("entries",): newest first by the latest entry of the group, walking the collection's positions; key
-#   (minus that position, *group columns).
+# - ("entries",): newest first by the latest entry of the group, seeking in the group_latest table the store
+#   keeps; key (minus that position, *group columns).
 GROUP_COLUMNS = {"album": ("album_key", "artist_key"), "artist": ("artist_key",)}
-# Most groups an "entries" walk may meet for one page before it gives way to aggregating the collection.
-WALK_BUDGET = 100
 GROUP_ORDERS = {
     "album": {
         "album": ("skip", "tracks_album_group", ("album_key", "artist_key")),
@@ -384,6 +405,14 @@ class Store:
                     " release_key = excluded.release_key, number_key = excluded.number_key",
                     full,
                 )
+            # Tracks whose album or artist changed (noted by the tracks_regroup trigger) move their entries
+            # to other groups: rebuild the groups of the collections that hold them.
+            if connection.execute("SELECT 1 FROM tracks_regrouped LIMIT 1").fetchone():
+                for (collection_id,) in connection.execute(
+                    "SELECT DISTINCT collection_id FROM entries WHERE track_id IN (SELECT track_id FROM tracks_regrouped)"
+                ).fetchall():
+                    self._rebuild_groups(collection_id)
+                connection.execute("DELETE FROM tracks_regrouped")
 
     def count_tracks(self, *, organization_id=None):
         if organization_id is None:
@@ -483,6 +512,7 @@ class Store:
                 for position, track_id in enumerate(chunk, start=next_position + first):
                     values += (collection_id, track_id, position, added_at)
                 connection.execute(_insert_entries_statement(len(chunk)), values)
+            connection.execute(_RAISE_GROUP_LATEST, (collection_id, next_position) * 2)
             connection.execute("UPDATE users SET state_version = state_version + 1 WHERE id = ?", (user_id,))
         return set(stored), set(refused)
 
@@ -512,6 +542,7 @@ class Store:
             "DELETE FROM entries WHERE collection_id = ? AND track_id = ?",
             [(collection_id, track_id) for track_id in present],
         )
+        self._recompute_groups(collection_id=collection_id, track_ids=present)
         self._touch(collection_id=collection_id, user_id=user_id, track_delta=-len(present))
         return present
 
@@ -539,7 +570,48 @@ class Store:
             "UPDATE entries SET position = ? WHERE collection_id = ? AND track_id = ?",
             [(position, collection_id, track_id) for track_id, position in positions.items()],
         )
+        self._recompute_groups(collection_id=collection_id, track_ids=positions)
         self._touch(collection_id=collection_id, user_id=user_id)
+
+    def _recompute_groups(self, *, collection_id, track_ids):
+        """Recompute the group_latest rows of the albums and artists of ``track_ids`` in a collection, after
+        entries of them were removed or moved (the caller's transaction)."""
+        connection = self.connection
+        track_ids = list(track_ids)
+        albums, artists = set(), set()
+        for first in range(0, len(track_ids), 10000):
+            chunk = track_ids[first:first + 10000]
+            for organization_id, album_key, artist_key in connection.execute(
+                "SELECT DISTINCT organization_id, album_key, artist_key FROM tracks"
+                f" WHERE id IN ({_placeholders(len(chunk))})",
+                chunk,
+            ):
+                if album_key:
+                    albums.add((organization_id, album_key, artist_key))
+                if artist_key:
+                    artists.add((organization_id, artist_key))
+        if len(albums) + len(artists) > _RECOMPUTE_GROUPS:
+            self._rebuild_groups(collection_id)
+            return
+        connection.executemany(
+            "DELETE FROM group_latest WHERE collection_id = ? AND kind = 'album' AND album_key = ? AND artist_key = ?",
+            [(collection_id, album_key, artist_key) for _, album_key, artist_key in albums],
+        )
+        connection.executemany(
+            "DELETE FROM group_latest WHERE collection_id = ? AND kind = 'artist' AND album_key = '' AND artist_key = ?",
+            [(collection_id, artist_key) for _, artist_key in artists],
+        )
+        connection.executemany(_RECOMPUTE_ALBUM, [(collection_id, *album) for album in albums])
+        connection.executemany(
+            _RECOMPUTE_ARTIST, [(collection_id, organization_id, artist_key) for organization_id, artist_key in artists]
+        )
+
+    def _rebuild_groups(self, collection_id):
+        """Rebuild a collection's group_latest rows from its entries (one pass over them)."""
+        self.connection.execute("DELETE FROM group_latest WHERE collection_id = ?", (collection_id,))
+        self.connection.execute(
+            schema.GROUP_LATEST_FILL.format(where="e.collection_id = ?"), (collection_id, collection_id)
+        )
 
     def entry_positions(self, collection_id):
         """``[(track_id, position), ...]`` of a collection in position order."""
@@ -601,6 +673,7 @@ class Store:
     def delete_collection(self, *, collection_id, user_id):
         """Delete a collection and its entries inside the caller's transaction."""
         self.connection.execute("DELETE FROM entries WHERE collection_id = ?", (collection_id,))
+        self.connection.execute("DELETE FROM group_latest WHERE collection_id = ?", (collection_id,))
         self.connection.execute("DELETE FROM collections WHERE id = ?", (collection_id,))
         self.connection.execute("UPDATE users SET state_version = state_version + 1 WHERE id = ?", (user_id,))
 
@@ -744,12 +817,6 @@ class Store:
             collection_id=collection_id, organization_id=organization_id, group_columns=group_columns, spec=spec,
             after=after, wanted=wanted,
         )
-        if found is None:  # the walk met too many groups of earlier pages: aggregate instead
-            dense = self._walk_catalog(collection_id=collection_id, wanted=wanted + 1)
-            return self._aggregate_groups(
-                collection_id=collection_id, group_columns=group_columns, spec=spec, after=after, limit=limit,
-                offset=offset, organization_id=organization_id if dense else None,
-            )
         return found[offset:]
 
     def _aggregate_groups(self, *, collection_id, group_columns, spec, after, limit, offset, organization_id=None):
@@ -858,48 +925,22 @@ class Store:
         return found
 
     def _entries_walk_groups(self, *, collection_id, organization_id, group_columns, spec, after, wanted):
-        """Groups newest first (by their latest entry): walk the collection's entries from the newest, and keep
-        a group the first time the walk meets it, unless it has an entry newer than the page's start (then it
-        was on an earlier page)."""
-        below = None if after is None else -after[0]
-        names = ", ".join(f"t.{column}" for column in group_columns)
+        """Groups newest first (by their latest entry): a seek in the group_latest index past the page's start.
+        Positions are unique in a collection, so the position alone orders the groups (the key's group
+        columns never break a tie)."""
+        kind = "album" if len(group_columns) == 2 else "artist"
         query = (
-            f"SELECT e.position, {names} FROM entries e JOIN tracks t ON t.id = e.track_id"
-            f" WHERE e.collection_id = ? AND t.{group_columns[0]} <> ''"
-            + ("" if below is None else " AND e.position < ?")
-            + " ORDER BY e.position DESC"
+            "SELECT position, album_key, artist_key FROM group_latest INDEXED BY group_latest_position"
+            " WHERE collection_id = ? AND kind = ? AND position < ? ORDER BY position DESC LIMIT ?"
         )
-        if len(group_columns) == 2:
-            newer = (
-                "SELECT 1 FROM tracks t INDEXED BY tracks_album_group CROSS JOIN entries e"
-                " ON e.collection_id = ? AND e.track_id = t.id WHERE t.organization_id = ? AND t.album_key = ?"
-                " AND t.artist_key = ? AND e.position >= ? LIMIT 1"
-            )
-        else:
-            newer = (
-                "SELECT 1 FROM tracks t INDEXED BY tracks_artist_group CROSS JOIN entries e"
-                " ON e.collection_id = ? AND e.track_id = t.id WHERE t.organization_id = ? AND t.artist_key = ?"
-                " AND e.position >= ? LIMIT 1"
-            )
-        found, met = [], set()
-        parameters = [collection_id, *(() if below is None else (below,))]
-        # Groups whose entries are spread over the collection make the walk meet many groups of earlier pages;
-        # past this many, aggregating the collection (a fixed cost) is cheaper than walking on.
-        budget = WALK_BUDGET + 4 * wanted
-        for position, *group in self.connection.execute(query, parameters):
-            group = tuple(group)
-            if group in met:
-                continue
-            met.add(group)
-            if len(met) > budget:
-                return None
-            if below is not None and self.connection.execute(
-                newer, (collection_id, organization_id, *group, below)
-            ).fetchone():
-                continue
+        below = 2**63 - 1 if after is None else -after[0]
+        found = []
+        for position, album_key, artist_key in self.connection.execute(
+            query, (collection_id, kind, below, wanted + 1)
+        ):
+            values = {"album_key": album_key, "artist_key": artist_key}
+            group = tuple(values[column] for column in group_columns)
             found.append({**dict(zip(group_columns, group)), "key": (-position, *group)})
-            if len(found) > wanted:
-                break
         return found
 
     def album_details(self, *, collection_id, organization_id, album_key, artist_key):
@@ -971,12 +1012,12 @@ class Store:
         """Row counts of every table (tests and the CLI use this to show that nothing was written)."""
         return {
             table: self.connection.execute(f"SELECT COUNT(*) FROM [{table}]").fetchone()[0]
-            for table in ("organizations", "users", "credentials", "tracks", "collections", "entries")
+            for table in ("organizations", "users", "credentials", "tracks", "collections", "entries", "group_latest")
         }
 
     def snapshot(self):
         """Every row of the mutable tables, for before/after comparisons in tests and checks."""
         return {
             table: self.connection.execute(f"SELECT * FROM [{table}] ORDER BY 1, 2").fetchall()
-            for table in ("users", "credentials", "collections", "entries")
+            for table in ("users", "credentials", "collections", "entries", "group_latest")
         }

@@ -133,5 +133,53 @@ def _migration_2(db):
         db.execute(f"CREATE INDEX {name} ON tracks ({', '.join(columns)})")
 
 
-MIGRATIONS = [_migration_1, _migration_2]
+# The latest entry of every album and artist of a collection, so that "albums / artists newest first" is a
+# seek on one index instead of a walk over the entries. Kept by the store inside each write's transaction.
+# An album row has kind 'album' and both keys; an artist row kind 'artist' and album_key ''. Groups with an
+# empty leading key (no album, no artist) are not browsed and get no row.
+GROUP_LATEST_ROWS = (
+    "SELECT e.collection_id, 'album', t.album_key, t.artist_key, MAX(e.position)"
+    " FROM entries e JOIN tracks t ON t.id = e.track_id WHERE {where} AND t.album_key <> ''"
+    " GROUP BY e.collection_id, t.album_key, t.artist_key"
+    " UNION ALL"
+    " SELECT e.collection_id, 'artist', '', t.artist_key, MAX(e.position)"
+    " FROM entries e JOIN tracks t ON t.id = e.track_id WHERE {where} AND t.artist_key <> ''"
+    " GROUP BY e.collection_id, t.artist_key"
+)
+GROUP_LATEST_FILL = "INSERT INTO group_latest (collection_id, kind, album_key, artist_key, position) " + GROUP_LATEST_ROWS
+
+
+def _migration_3(db):
+    """The group_latest table (latest entry position of each album and artist of a collection), filled for
+    the entries already stored, and the log of catalog tracks whose album or artist changed."""
+    db.execute(
+        """
+        CREATE TABLE group_latest (
+            collection_id INTEGER NOT NULL REFERENCES collections(id),
+            kind TEXT NOT NULL,
+            album_key TEXT NOT NULL,
+            artist_key TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            PRIMARY KEY (collection_id, kind, album_key, artist_key)
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute("CREATE INDEX group_latest_position ON group_latest (collection_id, kind, position)")
+    # A catalog import that changes a track's album or artist moves its entries to other groups; the trigger
+    # notes the track (only then: the usual re-import of unchanged rows pays just the WHEN test), and the
+    # store recomputes the groups of the collections holding it before the import's transaction ends.
+    db.execute("CREATE TABLE tracks_regrouped (track_id INTEGER PRIMARY KEY)")
+    db.execute(
+        """
+        CREATE TRIGGER tracks_regroup AFTER UPDATE OF album_key, artist_key ON tracks
+        WHEN old.album_key IS NOT new.album_key OR old.artist_key IS NOT new.artist_key
+        BEGIN
+            INSERT OR IGNORE INTO tracks_regrouped (track_id) VALUES (new.id);
+        END
+        """
+    )
+    db.execute(GROUP_LATEST_FILL.format(where="1"))
+
+
+MIGRATIONS = [_migration_1, _migration_2, _migration_3]
 SCHEMA_VERSION = len(MIGRATIONS)
