@@ -76,6 +76,21 @@ def app(database_path, users):
 
 
 @pytest.fixture
+def make_client(database_path, users):
+    """A client of another app on the same seeded database with other settings: ``make_client(MAX_BATCH_SIZE=99)``."""
+    apps = []
+
+    def make(**settings):
+        app = create_app({"DATABASE": str(database_path), "TESTING": True, **settings})
+        apps.append(app)
+        return app.test_client()
+
+    yield make
+    for app in apps:
+        get_store(app).close()
+
+
+@pytest.fixture
 def store(app):
     return get_store(app)
 

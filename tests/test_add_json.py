@@ -10,7 +10,6 @@ import pytest
 
 from conftest import ROOT, TRACK_A, TRACK_B, TRACK_C, UNKNOWN_TRACK
 from contract_schemas import assert_entry_id_shape, validate_answer, validate_json
-from groove_compat.app import create_app, get_store
 
 ADD = "/1/content/music/collection/add"
 EXAMPLES = os.path.join(ROOT, "examples", "groove")
@@ -79,21 +78,6 @@ def stored_tracks(store, user):
 
 def rows(store, *catalog_ids):
     return [track_row(store, catalog_id) for catalog_id in catalog_ids]
-
-
-@pytest.fixture
-def make_client(database_path, users):
-    """A client of an app on the same seeded database with other settings: ``make_client(MAX_BATCH_SIZE=99)``."""
-    apps = []
-
-    def make(**settings):
-        app = create_app({"DATABASE": str(database_path), "TESTING": True, **settings})
-        apps.append(app)
-        return app.test_client()
-
-    yield make
-    for app in apps:
-        get_store(app).close()
 
 
 # ---------------------------------------------------------------------------------------------------------

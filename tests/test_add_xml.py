@@ -19,7 +19,6 @@ from contract_schemas import (
     validate_answer,
     validate_xml,
 )
-from groove_compat.app import create_app, get_store
 
 ADD = "/1/content/music/collection/add"
 EXAMPLES = os.path.join(ROOT, "examples", "groove")
@@ -89,20 +88,6 @@ def track_rows(store, *catalog_ids):
 
 def compact_xml(document):
     return re.sub(rb">\s+<", b"><", document.strip())
-
-
-@pytest.fixture
-def make_client(database_path, users):
-    apps = []
-
-    def make(**settings):
-        app = create_app({"DATABASE": str(database_path), "TESTING": True, **settings})
-        apps.append(app)
-        return app.test_client()
-
-    yield make
-    for app in apps:
-        get_store(app).close()
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -45,21 +45,6 @@ def full_library(client, alice):
     return ALL_IDS
 
 
-@pytest.fixture
-def make_client(database_path):
-    """A test client of another app on the same database, with settings overridden."""
-    apps = []
-
-    def make(**settings):
-        app = create_app({"DATABASE": str(database_path), "TESTING": True, **settings})
-        apps.append(app)
-        return app.test_client()
-
-    yield make
-    for app in apps:
-        get_store(app).close()
-
-
 def release_key(text):
     return -datetime.date.fromisoformat(text).toordinal() if text else 1
 

@@ -4,7 +4,6 @@ COLLECTION-NO-RESULT when nothing is found; the playlist sub-browse with its own
 
 import pytest
 
-from groove_compat.app import create_app, get_store
 from groove_helpers import add, browse, sample_catalog, walk
 from groove_schemas import NS_2013, NS_2016, call, children, find, find_all, validate
 
@@ -34,20 +33,6 @@ def create_playlist(client, user, name, track_ids, published=None):
 def library(client, alice):
     """Alice holds the first 12 tracks of the catalog: {catalog id: entry id}."""
     return dict(zip(ALL_IDS[:12], add(client, alice, ALL_IDS[:12])))
-
-
-@pytest.fixture
-def make_client(database_path):
-    apps = []
-
-    def make(**settings):
-        app = create_app({"DATABASE": str(database_path), "TESTING": True, **settings})
-        apps.append(app)
-        return app.test_client()
-
-    yield make
-    for app in apps:
-        get_store(app).close()
 
 
 def test_an_entry_id_gives_the_track_as_browse_does(client, alice, library):
