@@ -324,6 +324,24 @@ def warm_up(server, round_trip, *, rounds=8, settled_kib=512):
     return previous
 
 
+# Per-worker RSS growth allowed after warm-up (threaded workers: allocator arenas move by a few MB on a
+# loaded machine); a leak grows round after round and soon passes it.
+MEMORY_GROWTH_KIB = 8192
+
+
+def assert_memory_steady(server, round_trip, *, label, rounds=3):
+    """Warm up until RSS settles, replay ``round_trip`` ``rounds`` times, and assert that no worker grew by
+    MEMORY_GROWTH_KIB or more (and that no worker was replaced meanwhile)."""
+    before = warm_up(server, round_trip)
+    for _ in range(rounds):
+        round_trip()
+    after = server.rss_kib()
+    assert before.keys() == after.keys(), "a worker was replaced during the run"
+    growth = {pid: after[pid] - before[pid] for pid in before}
+    print(f"figures: {label} rounds={rounds} rss_before_kib={before} growth_kib={growth}")
+    assert max(growth.values()) < MEMORY_GROWTH_KIB, f"RSS growth per worker (KiB): {growth}, before: {before}"
+
+
 def snapshot(database):
     """Every row of the mutable tables (as the store's snapshot()), read over a separate connection."""
     connection = sqlite3.connect(database, timeout=30)

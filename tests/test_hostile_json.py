@@ -26,7 +26,7 @@ from reliability import (
     parse_v1_answer,
     snapshot,
     targets_of,
-    warm_up,
+    assert_memory_steady,
 )
 
 OK_NOTHING_STORED = ("OK",)  # the route's answer to a valid request (``Route.ok``): parsed, nothing stored
@@ -288,7 +288,7 @@ def test_lone_surrogate_is_echoed_as_valid_utf8(hostile_server, route):
 
 @pytest.mark.parametrize("route", MEMORY_ROUTES, ids=str)
 def test_hostile_json_does_not_grow_worker_memory(hostile_server, route):
-    """Replay every case three times once warmed up: the workers' RSS grows by under 8 MiB each (threaded workers: allocator arenas move by a few MB under a loaded machine).
+    """Replay every case three times once warmed up: no worker's RSS grows by reliability.MEMORY_GROWTH_KIB.
 
     Warm-up rounds run until RSS settles (caches filled, allocator pools at their working size; at most
     eight rounds): what grows after that, round after round, is what a leak would look like."""
@@ -298,14 +298,7 @@ def test_hostile_json_does_not_grow_worker_memory(hostile_server, route):
         for body, status in bodies:
             assert post(hostile_server, route, body)[0].status_code == status
 
-    before = warm_up(hostile_server, round_trip)
-    for _ in range(3):
-        round_trip()
-    after = hostile_server.rss_kib()
-    assert before.keys() == after.keys(), "a worker was replaced during the run"
-    growth = {pid: after[pid] - before[pid] for pid in before}
-    print(f"figures: json cases={len(bodies)} rounds=3 rss_before_kib={before} growth_kib={growth}")
-    assert max(growth.values()) < 8192, f"RSS growth per worker (KiB): {growth}, before: {before}"
+    assert_memory_steady(hostile_server, round_trip, label=f"json cases={len(bodies)}")
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from reliability import (
     ServerProcess,
     parse_groove_answer,
     snapshot,
-    warm_up,
+    assert_memory_steady,
 )
 
 # Per route: its members with ``{}`` where the id the cases attack goes (in DataContract order). The
@@ -367,7 +367,7 @@ def test_twenty_megabytes_sent_chunked_are_refused(hostile_server, route):
 
 @pytest.mark.parametrize("route", MEMORY_ROUTES, ids=str)
 def test_hostile_xml_does_not_grow_worker_memory(hostile_server, route):
-    """Replay every case three times once warmed up: the workers' RSS grows by under 8 MiB each (threaded workers: allocator arenas move by a few MB under a loaded machine).
+    """Replay every case three times once warmed up: no worker's RSS grows by reliability.MEMORY_GROWTH_KIB.
 
     Warm-up rounds run until RSS settles (caches filled, allocator pools at their working size; at most
     eight rounds): what grows after that, round after round, is what a leak would look like."""
@@ -379,12 +379,5 @@ def test_hostile_xml_does_not_grow_worker_memory(hostile_server, route):
             response, _ = post(hostile_server, route, body)
             assert response.status_code == status
 
-    before = warm_up(hostile_server, round_trip)
-    for _ in range(3):
-        round_trip()
-    after = hostile_server.rss_kib()
-    assert before.keys() == after.keys(), "a worker was replaced during the run"
-    growth = {pid: after[pid] - before[pid] for pid in before}
-    print(f"figures: xml cases={len(bodies)} rounds=3 rss_before_kib={before} growth_kib={growth}")
-    assert max(growth.values()) < 8192, f"RSS growth per worker (KiB): {growth}, before: {before}"
+    assert_memory_steady(hostile_server, round_trip, label=f"xml cases={len(bodies)}")
     assert traps.trap.opens == 0 and traps.listener.connections == 0
