@@ -17,7 +17,8 @@ What it guarantees (the command's documentation, ``groove-compat import --help``
   written atomically (temporary file, fsync, rename, fsync of the folder) after each round of answers;
   per-item failures go to ``.journal`` (appended and fsynced before the checkpoint names their batch). The same
   command resumes an interrupted run (Ctrl-C, SIGTERM, crash, reboot) and sends no finished batch again. Only
-  batches in flight when the process died without warning can be sent twice (adds are idempotent).
+  batches in flight or answered but not yet checkpointed when the process died without warning (at most twice
+  ``--concurrency``) can be sent twice (adds are idempotent).
   A complete run deletes its checkpoint files.
 - "Already present": Groove's add answers a new and an existing track alike, so before the first batch the
   importer lists the user's collection (a tracks browse, kept in ``.present`` beside the checkpoint for a

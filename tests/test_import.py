@@ -467,7 +467,9 @@ def test_an_interrupted_run_resumes_without_resending_finished_batches(big, prox
     finished = ids_in(after_interrupt, data.sent)
     assert all(not set(a.track_ids) & finished for a in proxy.arrivals[second_started:] if a.track_ids)
     lost = set(delivered) - ids_in(after_kill, data.sent)  # delivered, but the checkpoint never heard of it
-    assert len(lost) <= 4 * 100  # at most --concurrency batches
+    # The importer refills the workers before it writes the checkpoint for the answers it just took, so at
+    # the kill up to --concurrency answered batches may be unrecorded besides the --concurrency in flight.
+    assert len(lost) <= 2 * 4 * 100
 
     # 3. The same command again finishes the job.
     third_started = len(proxy.arrivals)
