@@ -162,16 +162,24 @@ def add_tracks(store, codec, caller, input_ids, *, capacity, collection_id=None,
     """
     target_id = caller.library_id if collection_id is None else collection_id
     parsed = _parse_items(codec, input_ids, (caller.library_id, target_id), max_id_length)
-    with store.transaction():
+    # First a read, which takes no write lock: a batch with nothing new to store (a re-add, a batch of bad
+    # ids) is answered from it and never waits for other writers. The catalog part of the answer holds for
+    # the write that follows too: a catalog track keeps its row for good (imports update rows in place).
+    with store.read_transaction():
         if target_id != caller.library_id:
             owned_collection(store, caller, target_id)
         resolved, guid_of_track = _resolve_items(store, codec, caller, parsed)
         wanted = list(dict.fromkeys(item for item in resolved if type(item) is not Outcome))
-        added, full = (
-            store.append_entries(collection_id=target_id, user_id=caller.user_id, track_ids=wanted, capacity=capacity)
-            if wanted
-            else (set(), set())
-        )
+        present = store.present_entries(collection_id=target_id, track_ids=wanted)
+    added = full = frozenset()
+    if len(present) < len(wanted):
+        with store.transaction():
+            if target_id != caller.library_id:
+                owned_collection(store, caller, target_id)
+            # Checked again under the write lock: another writer may have added or removed some meanwhile.
+            added, full = store.append_entries(
+                collection_id=target_id, user_id=caller.user_id, track_ids=wanted, capacity=capacity
+            )
 
     outcomes = []
     seen = set()
