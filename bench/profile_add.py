@@ -63,6 +63,7 @@ def main():
     parser.add_argument("--workdir", default=os.path.join(BENCH, ".work"))
     parser.add_argument("--synchronous", default="FULL")
     parser.add_argument("--sort", default="cumulative", help="cProfile sort key (cumulative, tottime)")
+    parser.add_argument("--sql", action="store_true", help="time every SQL statement of the last pass, by statement")
     parser.add_argument("--root", default=ROOT, help="checkout whose groove_compat is profiled (default: this one)")
     arguments = parser.parse_args()
 
@@ -95,6 +96,36 @@ def main():
                 pass
 
     run(prepared[: arguments.requests])  # warm-up pass
+    sql_times = {}
+    if arguments.sql:
+        get_store(app).close()
+        connect = get_store(app)._connect
+
+        class TimedConnection:
+            """Times each statement's execute and fetch together (a cursor is read out at once)."""
+
+            def __init__(self, connection):
+                self._connection = connection
+
+            def __getattr__(self, name):
+                return getattr(self._connection, name)
+
+            def execute(self, sql, *parameters):
+                started = time.perf_counter()
+                rows = self._connection.execute(sql, *parameters).fetchall()
+                key = " ".join(sql.split())[:70]
+                total, count = sql_times.get(key, (0.0, 0))
+                sql_times[key] = (total + time.perf_counter() - started, count + 1)
+                return _Rows(rows)
+
+        class _Rows(list):
+            def fetchone(self):
+                return self[0] if self else None
+
+            def fetchall(self):
+                return list(self)
+
+        get_store(app)._connect = lambda: TimedConnection(connect())
     timings = []
     cpu_timings = []
     profiler = None
@@ -121,6 +152,10 @@ def main():
     print(f"{arguments.kind}: wall {statistics.median(timings):.0f} us/request, CPU {min(cpu_timings):.0f} us/request"
           f" (best pass; passes: " + ", ".join(f"{value:.0f}" for value in cpu_timings)
           + f"); non-200: {len(bad)}; entries {counts['entries']:,}")
+    if sql_times:
+        per_request = arguments.requests * arguments.passes
+        for key, (total, count) in sorted(sql_times.items(), key=lambda item: -item[1][0]):
+            print(f"{total / per_request * 1e6:8.0f} us/request {count / per_request:5.1f}x  {key}")
     if arguments.profiler == "cprofile":
         import pstats
 

@@ -58,6 +58,30 @@ def parse_catalog_guid(text):
     return bytes.fromhex(text[6:].replace("-", ""))
 
 
+# A batch of GUID ids joined by newlines: one regex match checks them all (no item holds a newline then, as
+# the match leaves exactly one newline between every two ids and the count of ids is checked too).
+_GUID_IDS = re.compile(
+    r"(?:music\.[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\n)*"
+    r"music\.[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
+)
+
+
+def parse_catalog_guids(items):
+    """The GUID bytes of every item when all of them are ``music.{GUID}`` ids (the usual batch), else None.
+
+    The same answer as ``parse_catalog_guid`` item by item, at a fraction of the cost for a batch of 100."""
+    if not items:
+        return None
+    try:
+        joined = "\n".join(items)
+    except TypeError:  # an item that is not a string
+        return None
+    if len(joined) != len(items) * (GUID_ID_LENGTH + 1) - 1 or _GUID_IDS.fullmatch(joined) is None:
+        return None
+    digits = bytes.fromhex(joined.replace("music.", "").replace("-", "").replace("\n", ""))
+    return [digits[start:start + 16] for start in range(0, len(digits), 16)]
+
+
 def catalog_id(guid_bytes):
     """The canonical ``music.{GUID}`` text (upper case) of 16 GUID bytes."""
     return "music." + str(uuid.UUID(bytes=guid_bytes)).upper()
@@ -210,11 +234,41 @@ class IdCodec:
             return None
         return position
 
-    # Groove collection entry ids.
+    # Groove collection entry ids. The permuted value is ``track_id << 64 | collection_id``: the first
+    # Feistel round hashes the collection half, which is the same for every entry of an answer, so a batch
+    # pays three round functions per entry instead of four.
     def entry_id(self, collection_id, track_id, guid_bytes):
         """``music.AQQ...`` for one track in one collection: stable, so a repeated add returns the same id."""
-        middle = self._permute((collection_id << 64) | track_id, b"entry", 128).to_bytes(16, "big")
-        return "music." + _b64encode(ENTRY_PREFIX + middle + self.guid_prefix(guid_bytes))
+        return self.entry_ids(collection_id, ((track_id, guid_bytes),))[0]
+
+    def entry_ids(self, collection_id, tracks):
+        """The entry ids of ``tracks`` (pairs of track id and GUID bytes) in one collection, in order."""
+        first, second, third, fourth = self._round_hashers(b"entry", 8)
+        hasher = first.copy()
+        right = collection_id.to_bytes(8, "big")
+        hasher.update(right)
+        first_round = int.from_bytes(hasher.digest(), "big")
+        from_bytes, b2a_base64 = int.from_bytes, binascii.b2a_base64
+        entries = []
+        append = entries.append
+        for track_id, guid in tracks:
+            # The unrolled network of _permute, from the second round on, for left = track_id ^ round one.
+            left = track_id ^ first_round
+            hasher = second.copy()
+            hasher.update(left.to_bytes(8, "big"))
+            right = collection_id ^ from_bytes(hasher.digest(), "big")
+            right_bytes = right.to_bytes(8, "big")
+            hasher = third.copy()
+            hasher.update(right_bytes)
+            left_bytes = (left ^ from_bytes(hasher.digest(), "big")).to_bytes(8, "big")
+            hasher = fourth.copy()
+            hasher.update(left_bytes)
+            right_bytes = (right ^ from_bytes(hasher.digest(), "big")).to_bytes(8, "big")
+            if len(guid) != 16:
+                raise ValueError("a GUID is 16 bytes")
+            raw = ENTRY_PREFIX + left_bytes + right_bytes + guid[3::-1] + guid[5:3:-1]
+            append(b2a_base64(raw, newline=False).translate(_URLSAFE).rstrip(b"="))
+        return ["music." + text.decode("ascii") for text in entries]
 
     def parse_entry_id(self, text):
         """``(collection_id, track_id, guid_prefix)`` of a ``music.AQQ...`` id, or None."""
@@ -224,7 +278,7 @@ class IdCodec:
         if raw is None or len(raw) != 25 or not raw.startswith(ENTRY_PREFIX):
             return None
         value = self._permute(int.from_bytes(raw[3:19], "big"), b"entry", 128, inverse=True)
-        collection_id, track_id = value >> 64, value & ((1 << 64) - 1)
+        track_id, collection_id = value >> 64, value & ((1 << 64) - 1)
         if not (0 < collection_id < (1 << 63) and 0 < track_id < (1 << 63)):
             return None
         return collection_id, track_id, raw[19:25]

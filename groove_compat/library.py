@@ -42,6 +42,7 @@ _INVALID = Outcome(Status.INVALID_ID)
 _NOT_FOUND = Outcome(Status.NOT_FOUND)
 _AMBIGUOUS = Outcome(Status.AMBIGUOUS)
 _REMOVED = Outcome(Status.REMOVED)
+_FULL = Outcome(Status.COLLECTION_FULL)
 
 # Longer items are refused without parsing: no real id form comes close.
 MAX_ID_LENGTH = 256
@@ -75,6 +76,9 @@ def _parse_items(codec, input_ids, collection_ids, max_id_length=MAX_ID_LENGTH):
 
     Entry ids count only when they name an entry of one of ``collection_ids``.
     """
+    guids = ids.parse_catalog_guids(input_ids) if max_id_length >= ids.GUID_ID_LENGTH else None
+    if guids is not None:
+        return guids  # the usual batch: catalog GUID ids only, parsed in one pass
     parsed = []
     append = parsed.append
     parse_catalog_guid = ids.parse_catalog_guid
@@ -181,18 +185,22 @@ def add_tracks(store, codec, caller, input_ids, *, capacity, collection_id=None,
                 collection_id=target_id, user_id=caller.user_id, track_ids=wanted, capacity=capacity
             )
 
+    entry_ids = iter(
+        codec.entry_ids(
+            target_id, [(item, guid_of_track[item]) for item in resolved if type(item) is not Outcome and item not in full]
+        )
+    )
     outcomes = []
     seen = set()
-    entry_id = codec.entry_id
     for item in resolved:
         if type(item) is Outcome:
             outcomes.append(item)
         elif item in full:
-            outcomes.append(Outcome(Status.COLLECTION_FULL))
+            outcomes.append(_FULL)
         else:
             status = Status.ADDED if item in added and item not in seen else Status.ALREADY_PRESENT
             seen.add(item)
-            outcomes.append(Outcome(status, entry_id(target_id, item, guid_of_track[item])))
+            outcomes.append(Outcome(status, next(entry_ids)))
     return outcomes
 
 

@@ -186,7 +186,7 @@ def reference_permute(key, value, purpose, bits):
 
 
 def reference_entry_id(key, collection_id, track_id, guid):
-    middle = reference_permute(key, (collection_id << 64) | track_id, b"entry", 128).to_bytes(16, "big")
+    middle = reference_permute(key, (track_id << 64) | collection_id, b"entry", 128).to_bytes(16, "big")
     raw = ids.ENTRY_PREFIX + middle + uuid.UUID(bytes=guid).bytes_le[:6]
     import base64
 
@@ -242,6 +242,39 @@ def test_catalog_ids_parse_and_echo_as_specified():
         guid = reference_parse_catalog_guid(text)
         assert ids.parse_catalog_guid(text) == guid, text
         assert ids.normalise_input_id(text) == ("music." + text[6:].upper() if guid is not None else text), text
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_a_batch_of_catalog_ids_parses_as_its_items_do(seed):
+    """The one-pass parse of a batch answers exactly what the item-by-item parse would, or defers to it."""
+    generator = random.Random(seed)
+    variants = list(catalog_id_variants())
+    valid = [text for text in variants if reference_parse_catalog_guid(text) is not None]
+    for _ in range(200):
+        size = generator.choice((1, 2, 3, 100))
+        batch = [generator.choice(valid) for _ in range(size)]
+        if generator.random() < 0.5:  # one item of any other kind anywhere in the batch
+            batch[generator.randrange(size)] = generator.choice(variants + [None, 7, ["x"], {"a": 1}, TRACK_A * 2])
+        expected = [reference_parse_catalog_guid(item) if isinstance(item, str) else None for item in batch]
+        got = ids.parse_catalog_guids(batch)
+        if None in expected:
+            assert got is None, batch
+        else:
+            assert got == expected, batch
+    # Items that hold newlines can never pass as several ids.
+    assert ids.parse_catalog_guids([TRACK_A + "\n" + TRACK_B, ""]) is None
+    assert ids.parse_catalog_guids([TRACK_A + "\n" + TRACK_B]) is None
+    assert ids.parse_catalog_guids([]) is None
+
+
+def test_a_batch_of_entry_ids_is_the_entry_ids_one_by_one():
+    generator = random.Random(3)
+    codec_ = ids.IdCodec(generator.randbytes(32))
+    tracks = [(generator.randrange(1, 1 << 62), generator.randbytes(16)) for _ in range(100)]
+    batch = codec_.entry_ids(12345, tracks)
+    assert batch == [codec_.entry_id(12345, track_id, guid) for track_id, guid in tracks]
+    assert [codec_.parse_entry_id(entry_id)[:2] for entry_id in batch] == [(12345, track_id) for track_id, _ in tracks]
+    assert codec_.entry_ids(12345, []) == []
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -4,11 +4,8 @@ One ``Store`` per process and database file. Connections are per thread and per 
 opens its own), in autocommit mode so that ``transaction()`` controls every transaction with ``BEGIN
 IMMEDIATE``: the writer takes the write lock at the start, waits for it up to the busy timeout, and never
 fails half-way with "database is locked".
-
-Writers of one database queue for it before ``BEGIN IMMEDIATE``: threads of a process on a lock, processes
-on an ``flock`` of ``DATABASE.writer-lock``. SQLite's own busy handler polls with sleeps that grow to
-100 ms, so under a write load a waiting writer kept sleeping long after the lock was free (p99 latencies of
-hundreds of milliseconds); a queue wakes the next writer as soon as the lock is released.
+Writers queue for the lock before ``BEGIN IMMEDIATE`` (``queue.WriterQueue``), so that a waiting writer is
+woken when the lock is free rather than polling for it.
 """
 
 import contextlib
@@ -18,12 +15,8 @@ import sqlite3
 import threading
 import time
 
-try:
-    import fcntl
-except ImportError:  # not on Windows: writers there rely on SQLite's busy handler alone
-    fcntl = None
-
 from . import keys, schema
+from .queue import WriterQueue
 from .schema import BROWSE_INDEXES as INDEX_COLUMNS
 
 
@@ -135,7 +128,7 @@ class Store:
         self.busy_timeout = float(busy_timeout)
         self._local = threading.local()
         self._id_key = None
-        self._writer_pid = None
+        self._writers = WriterQueue(self.path, timeout=self.busy_timeout)
 
     # Connections and transactions.
     @property
@@ -180,7 +173,7 @@ class Store:
             # Nested use joins the outer transaction.
             yield connection
             return
-        with self._writer_queue():
+        with self._writers.turn():
             connection.execute("BEGIN IMMEDIATE")
             try:
                 yield connection
@@ -188,33 +181,6 @@ class Store:
                 connection.execute("ROLLBACK")
                 raise
             connection.execute("COMMIT")
-
-    @contextlib.contextmanager
-    def _writer_queue(self):
-        """Wait for this database's other writers (threads, then processes) in line, not by polling."""
-        if self._writer_pid != os.getpid():
-            # Made per process: a forked worker must not share its parent's lock state or file description
-            # (flock belongs to the open file description, so a shared one would exclude nobody).
-            self._writer_lock = threading.Lock()
-            self._writer_file = None
-            if fcntl is not None:
-                try:
-                    self._writer_file = open(self.path + ".writer-lock", "ab")
-                except OSError:
-                    pass  # a read-only folder: SQLite's busy handler still serialises the writers
-            self._writer_pid = os.getpid()
-        if not self._writer_lock.acquire(timeout=self.busy_timeout):
-            raise sqlite3.OperationalError("database is locked (waited for this process's other writers)")
-        try:
-            if self._writer_file is not None:
-                fcntl.flock(self._writer_file, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                if self._writer_file is not None:
-                    fcntl.flock(self._writer_file, fcntl.LOCK_UN)
-        finally:
-            self._writer_lock.release()
 
     @contextlib.contextmanager
     def read_transaction(self):

@@ -12,6 +12,8 @@ import sqlite3
 import threading
 import time
 
+from .queue import WriterQueue
+
 log = logging.getLogger("groove_compat.errors")
 
 _SCHEMA = (
@@ -41,6 +43,7 @@ class RateLimiter:
         self.burst = float(burst)
         self.busy_timeout = busy_timeout
         self._local = threading.local()
+        self._writers = WriterQueue(self.path, timeout=busy_timeout)
 
     @property
     def connection(self):
@@ -56,9 +59,10 @@ class RateLimiter:
     def take(self, key, *, now=None):
         now = time.time() if now is None else now
         try:
-            allowed, tokens = self.connection.execute(
-                _TAKE, {"key": key, "burst": self.burst, "rate": self.rate, "now": now}
-            ).fetchone()
+            with self._writers.turn():  # queued: SQLite's busy handler would sleep up to 100 ms per retry
+                allowed, tokens = self.connection.execute(
+                    _TAKE, {"key": key, "burst": self.burst, "rate": self.rate, "now": now}
+                ).fetchone()
         except sqlite3.Error as error:
             # The limiter protects the service; it must not take it down. Fail open, and say so.
             log.warning("rate limiter unavailable (%s): request allowed", error)

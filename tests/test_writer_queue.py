@@ -1,0 +1,87 @@
+"""Writers of one database wait in line (threads and processes) instead of polling SQLite's busy handler."""
+
+import multiprocessing
+import threading
+import time
+
+import pytest
+
+from groove_compat.store import Store
+from groove_compat.store.queue import WriterQueue
+
+
+def _hold_a_turn(path, acquired, released_at, hold):
+    queue = WriterQueue(path, timeout=10)
+    with queue.turn():
+        acquired.set()
+        time.sleep(hold)
+        released_at.value = time.time()
+
+
+def test_a_writer_waits_for_another_process_holding_its_turn(tmp_path):
+    path = str(tmp_path / "db.sqlite")
+    context = multiprocessing.get_context("spawn")
+    acquired, released_at = context.Event(), context.Value("d", 0.0)
+    other = context.Process(target=_hold_a_turn, args=(path, acquired, released_at, 0.5))
+    other.start()
+    try:
+        assert acquired.wait(30)
+        with WriterQueue(path, timeout=10).turn():
+            started = time.time()
+        assert released_at.value and started >= released_at.value
+    finally:
+        other.join(30)
+    assert other.exitcode == 0
+
+
+def test_threads_of_a_process_take_turns_one_at_a_time(tmp_path):
+    queue = WriterQueue(str(tmp_path / "db.sqlite"), timeout=10)
+    inside, most, lock = [0], [0], threading.Lock()
+
+    def write():
+        for _ in range(50):
+            with queue.turn():
+                with lock:
+                    inside[0] += 1
+                    most[0] = max(most[0], inside[0])
+                time.sleep(0.0005)
+                with lock:
+                    inside[0] -= 1
+
+    threads = [threading.Thread(target=write) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert most[0] == 1
+
+
+def test_a_writer_that_cannot_get_its_turn_in_time_is_refused_not_hung(tmp_path):
+    queue = WriterQueue(str(tmp_path / "db.sqlite"), timeout=0.2)
+    holding, release = threading.Event(), threading.Event()
+
+    def hold():
+        with queue.turn():
+            holding.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert holding.wait(10)
+        with pytest.raises(Exception, match="database is locked"):
+            with queue.turn():
+                pass
+    finally:
+        release.set()
+        holder.join()
+
+
+def test_a_failed_transaction_gives_its_turn_back(tmp_path):
+    store = Store(str(tmp_path / "db.sqlite"), busy_timeout=1)
+    store.migrate()
+    with pytest.raises(RuntimeError):
+        with store.transaction():
+            raise RuntimeError("boom")
+    with store.transaction() as connection:  # not refused: the failed writer left the queue
+        connection.execute("SELECT 1")
