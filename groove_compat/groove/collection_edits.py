@@ -53,10 +53,7 @@ def delete(namespace):
             failed += 1
             results.append({"InputId": input_id_text(item), "Error": web.item_error("COLLECTION_INVALID_ID")})
     g.groove_items = (len(track_ids), failed)
-    response = {"TrackActionResults": results}
-    if failed:
-        response["Error"] = web.some_operations_failed()
-    return web.render("TrackActionResponse", response)
+    return web.render_batch("TrackActionResponse", "TrackActionResults", results, failed=failed)
 
 
 @blueprint.route("/1/content/<namespace>/collection/move", methods=["POST"], endpoint="collection_move")

@@ -107,10 +107,7 @@ def _results(track_actions, outcomes):
 
 
 def _answer(result, failed):
-    response = {"PlaylistActionResult": result}
-    if failed:
-        response["Error"] = web.some_operations_failed()
-    return web.render("PlaylistActionResponse", response)
+    return web.render_batch("PlaylistActionResponse", "PlaylistActionResult", result, failed=failed)
 
 
 @blueprint.route("/1/content/<namespace>/collection/playlists/create", methods=["POST"], endpoint="playlist_create")

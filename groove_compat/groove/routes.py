@@ -120,7 +120,4 @@ def add(namespace):
             code, message = ADD_FAILURES[outcome.status]
         results.append({"InputId": input_id_text(item), "Error": web.item_error(code, message)})
     g.groove_items = (len(track_ids), failed)
-    response = {"TrackActionResults": results}
-    if failed:
-        response["Error"] = web.some_operations_failed()
-    return web.render("TrackActionResponse", response)
+    return web.render_batch("TrackActionResponse", "TrackActionResults", results, failed=failed)

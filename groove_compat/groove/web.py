@@ -180,8 +180,13 @@ def item_error(code, message=None):
     return errors.error_object(code, message, style=settings()["ERROR_CODE_STYLE"])
 
 
-def some_operations_failed():
-    return errors.error_object("COLLECTION_SOME_OPERATIONS_FAILED", style=settings()["ERROR_CODE_STYLE"])
+def render_batch(type_name, member, result, *, failed):
+    """Write a batch answer: ``result`` under ``member``, plus the top-level COLLECTION-SOME-OPERATIONS-FAILED
+    Error when any item failed (still HTTP 200: partial failure is not an error of the request)."""
+    response = {member: result}
+    if failed:
+        response["Error"] = errors.error_object("COLLECTION_SOME_OPERATIONS_FAILED", style=settings()["ERROR_CODE_STYLE"])
+    return render(type_name, response)
 
 
 # ---------------------------------------------------------------------------------------------------------
