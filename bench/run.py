@@ -626,9 +626,10 @@ def write_report(path, arguments, machine, records, results, started, finished):
     for key, value in machine.items():
         add(f"- {key.replace('_', ' ')}: {value}")
     add(f"- rounds per figure: {arguments.rounds}, {arguments.duration} s per run, wrk with 1 thread on the same machine")
-    other = summary_of(record["other_load_cores"] for record in records)
-    add(f"- other people's load during the runs (machine CPU that was neither the server nor wrk, in cores of "
-        f"{CORES}): median {other['median']:.2f}, range {other['min']:.2f}-{other['max']:.2f}")
+    if records:  # none when only the storage group ran
+        other = summary_of(record["other_load_cores"] for record in records)
+        add(f"- other people's load during the runs (machine CPU that was neither the server nor wrk, in cores of "
+            f"{CORES}): median {other['median']:.2f}, range {other['min']:.2f}-{other['max']:.2f}")
     add("")
     add("Absolute rates move with that load; the ratios compare runs alternated within one invocation and are the "
         "figures to trust.")

@@ -54,6 +54,20 @@ def raw_side(path, synchronous):
     existing_sql = (
         "SELECT track_id FROM entries WHERE collection_id = ? AND track_id IN (" + ",".join("?" * 100) + ")"
     )
+    # The latest position of every album and artist the new entries belong to (browse order CollectionDate).
+    group_latest_sql = (
+        "INSERT INTO group_latest (collection_id, kind, album_key, artist_key, position)"
+        " SELECT e.collection_id, 'album', t.album_key, t.artist_key, MAX(e.position)"
+        " FROM entries e JOIN tracks t ON t.id = e.track_id"
+        " WHERE e.collection_id = ? AND e.position >= ? AND t.album_key <> ''"
+        " GROUP BY e.collection_id, t.album_key, t.artist_key"
+        " UNION ALL"
+        " SELECT e.collection_id, 'artist', '', t.artist_key, MAX(e.position)"
+        " FROM entries e JOIN tracks t ON t.id = e.track_id"
+        " WHERE e.collection_id = ? AND e.position >= ? AND t.artist_key <> ''"
+        " GROUP BY e.collection_id, t.artist_key"
+        " ON CONFLICT (collection_id, kind, album_key, artist_key) DO UPDATE SET position = MAX(position, excluded.position)"
+    )
     insert_sql = {
         rows: "INSERT INTO entries (collection_id, track_id, position, added_at) VALUES "
         + ",".join(["(?, ?, ?, ?)"] * rows)
@@ -78,6 +92,7 @@ def raw_side(path, synchronous):
                 for position, track_id in enumerate(new, start=next_position):
                     values += (collection_id, track_id, position, now)
                 connection.execute(insert_sql[len(new)], values)
+                connection.execute(group_latest_sql, (collection_id, next_position) * 2)
                 connection.execute("UPDATE users SET state_version = state_version + 1 WHERE id = ?", (user["user_id"],))
         except BaseException:
             connection.execute("ROLLBACK")
