@@ -85,3 +85,20 @@ def test_a_failed_transaction_gives_its_turn_back(tmp_path):
             raise RuntimeError("boom")
     with store.transaction() as connection:  # not refused: the failed writer left the queue
         connection.execute("SELECT 1")
+
+
+def test_a_writer_held_up_by_another_process_past_the_timeout_is_refused_not_hung(tmp_path):
+    path = str(tmp_path / "db.sqlite")
+    context = multiprocessing.get_context("spawn")
+    acquired, released_at = context.Event(), context.Value("d", 0.0)
+    other = context.Process(target=_hold_a_turn, args=(path, acquired, released_at, 3.0))
+    other.start()
+    try:
+        assert acquired.wait(30)
+        started = time.monotonic()
+        with pytest.raises(Exception, match="database is locked"):
+            with WriterQueue(path, timeout=0.3).turn():
+                pass
+        assert time.monotonic() - started < 2.0
+    finally:
+        other.join(30)
