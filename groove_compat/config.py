@@ -83,6 +83,8 @@ def validate(values):
             raise SettingError(f"{name} must be at least 1")
     if values["RATE_LIMIT_PER_MINUTE"] < 0:
         raise SettingError("RATE_LIMIT_PER_MINUTE must be 0 (no limit) or more")
+    if not values["SQLITE_BUSY_TIMEOUT"] >= 0:
+        raise SettingError("SQLITE_BUSY_TIMEOUT must be 0 seconds or more")
     if not values["REQUEST_TIMEOUT"] > 0:
         raise SettingError("REQUEST_TIMEOUT must be more than 0 seconds")
     return values

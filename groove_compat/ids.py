@@ -72,10 +72,9 @@ def parse_catalog_guids(items):
     The same answer as ``parse_catalog_guid`` item by item, at a fraction of the cost for a batch of 100."""
     if not items:
         return None
-    try:
-        joined = "\n".join(items)
-    except TypeError:  # an item that is not a string
+    if not all(type(item) is str for item in items):  # str only, as the item-by-item parse takes
         return None
+    joined = "\n".join(items)
     if len(joined) != len(items) * (GUID_ID_LENGTH + 1) - 1 or _GUID_IDS.fullmatch(joined) is None:
         return None
     digits = bytes.fromhex(joined.replace("music.", "").replace("-", "").replace("\n", ""))
@@ -234,32 +233,28 @@ class IdCodec:
             return None
         return position
 
-    # Groove collection entry ids. The permuted value is ``track_id << 64 | collection_id``: the first
-    # Feistel round hashes the collection half, which is the same for every entry of an answer, so a batch
-    # pays three round functions per entry instead of four.
+    # Groove collection entry ids.
     def entry_id(self, collection_id, track_id, guid_bytes):
         """``music.AQQ...`` for one track in one collection: stable, so a repeated add returns the same id."""
         return self.entry_ids(collection_id, ((track_id, guid_bytes),))[0]
 
     def entry_ids(self, collection_id, tracks):
-        """The entry ids of ``tracks`` (pairs of track id and GUID bytes) in one collection, in order."""
+        """The entry ids of ``tracks`` (pairs of track id and GUID bytes) in one collection, in order: the
+        same ids as ``entry_id`` one by one, with the Python overhead paid once per batch."""
         first, second, third, fourth = self._round_hashers(b"entry", 8)
-        hasher = first.copy()
-        right = collection_id.to_bytes(8, "big")
-        hasher.update(right)
-        first_round = int.from_bytes(hasher.digest(), "big")
         from_bytes, b2a_base64 = int.from_bytes, binascii.b2a_base64
         entries = []
         append = entries.append
         for track_id, guid in tracks:
-            # The unrolled network of _permute, from the second round on, for left = track_id ^ round one.
-            left = track_id ^ first_round
+            # _permute's unrolled forward network of (collection_id << 64 | track_id), inlined.
+            hasher = first.copy()
+            hasher.update(track_id.to_bytes(8, "big"))
+            left = collection_id ^ from_bytes(hasher.digest(), "big")
             hasher = second.copy()
             hasher.update(left.to_bytes(8, "big"))
-            right = collection_id ^ from_bytes(hasher.digest(), "big")
-            right_bytes = right.to_bytes(8, "big")
+            right = track_id ^ from_bytes(hasher.digest(), "big")
             hasher = third.copy()
-            hasher.update(right_bytes)
+            hasher.update(right.to_bytes(8, "big"))
             left_bytes = (left ^ from_bytes(hasher.digest(), "big")).to_bytes(8, "big")
             hasher = fourth.copy()
             hasher.update(left_bytes)
@@ -278,7 +273,7 @@ class IdCodec:
         if raw is None or len(raw) != 25 or not raw.startswith(ENTRY_PREFIX):
             return None
         value = self._permute(int.from_bytes(raw[3:19], "big"), b"entry", 128, inverse=True)
-        track_id, collection_id = value >> 64, value & ((1 << 64) - 1)
+        collection_id, track_id = value >> 64, value & ((1 << 64) - 1)
         if not (0 < collection_id < (1 << 63) and 0 < track_id < (1 << 63)):
             return None
         return collection_id, track_id, raw[19:25]

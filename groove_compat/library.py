@@ -167,8 +167,9 @@ def add_tracks(store, codec, caller, input_ids, *, capacity, collection_id=None,
     target_id = caller.library_id if collection_id is None else collection_id
     parsed = _parse_items(codec, input_ids, (caller.library_id, target_id), max_id_length)
     # First a read, which takes no write lock: a batch with nothing new to store (a re-add, a batch of bad
-    # ids) is answered from it and never waits for other writers. The catalog part of the answer holds for
-    # the write that follows too: a catalog track keeps its row for good (imports update rows in place).
+    # ids) is answered from it and never waits for other writers. The write that follows uses the tracks
+    # resolved here: a catalog track keeps its row for good (imports update rows in place), and an ISRC that
+    # an import moves to another track in between resolves as it did when the add began.
     with store.read_transaction():
         if target_id != caller.library_id:
             owned_collection(store, caller, target_id)

@@ -186,7 +186,7 @@ def reference_permute(key, value, purpose, bits):
 
 
 def reference_entry_id(key, collection_id, track_id, guid):
-    middle = reference_permute(key, (track_id << 64) | collection_id, b"entry", 128).to_bytes(16, "big")
+    middle = reference_permute(key, (collection_id << 64) | track_id, b"entry", 128).to_bytes(16, "big")
     raw = ids.ENTRY_PREFIX + middle + uuid.UUID(bytes=guid).bytes_le[:6]
     import base64
 

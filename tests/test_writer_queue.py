@@ -102,3 +102,21 @@ def test_a_writer_held_up_by_another_process_past_the_timeout_is_refused_not_hun
         assert time.monotonic() - started < 2.0
     finally:
         other.join(30)
+
+
+def test_threads_starting_their_first_write_together_share_one_queue(tmp_path):
+    """The per-process state is made once even when many threads ask for it at the same moment."""
+    queue = WriterQueue(str(tmp_path / "db.sqlite"), timeout=10)
+    start = threading.Barrier(8)
+    states = []
+
+    def first_write():
+        start.wait()
+        states.append(queue._for_this_process())
+
+    threads = [threading.Thread(target=first_write) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len({id(state) for state in states}) == 1

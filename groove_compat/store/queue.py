@@ -21,53 +21,78 @@ except ImportError:  # not on Windows: writers there rely on SQLite's busy handl
     fcntl = None
 
 
+# Guards the set-up of each queue's per-process state; made anew in a forked child, where a copy held by
+# another thread of the parent at the fork would never be released.
+_setup_lock = threading.Lock()
+
+
+def _new_setup_lock():
+    global _setup_lock
+    _setup_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_setup_lock)
+
+
 class WriterQueue:
     """``with queue.turn():`` runs the block once every earlier writer of ``path`` is done."""
 
     def __init__(self, path, *, timeout):
         self.lock_path = str(path) + ".writer-lock"
-        self.timeout = timeout
-        self._pid = None
+        self.timeout = max(0.0, float(timeout))
+        self._state = None  # (pid, thread lock, lock file or None), replaced whole after a fork
 
     def _for_this_process(self):
-        # Made per process: a forked worker must not share its parent's lock state or file description
-        # (flock belongs to the open file description, so a shared one would exclude nobody).
-        if self._pid != os.getpid():
-            self._lock = threading.Lock()
-            self._file = None
-            if fcntl is not None:
-                try:
-                    self._file = open(self.lock_path, "ab")
-                except OSError:
-                    pass  # a read-only folder: SQLite's busy handler still serialises the writers
-            self._pid = os.getpid()
+        # Per process: a forked worker must not share its parent's lock state or file description (flock
+        # belongs to the open file description, so a shared one would exclude nobody). Made once, under a
+        # lock, and published whole, so that two threads starting their first write together share it.
+        state = self._state
+        if state is not None and state[0] == os.getpid():
+            return state
+        with _setup_lock:
+            state = self._state
+            if state is None or state[0] != os.getpid():
+                lock_file = None
+                if fcntl is not None:
+                    try:
+                        lock_file = open(self.lock_path, "ab")
+                    except OSError:
+                        pass  # a read-only folder: SQLite's busy handler still serialises the writers
+                state = (os.getpid(), threading.Lock(), lock_file)
+                self._state = state
+        return state
 
     @contextlib.contextmanager
     def turn(self):
-        self._for_this_process()
+        _, lock, lock_file = self._for_this_process()
         deadline = time.monotonic() + self.timeout
-        if not self._lock.acquire(timeout=self.timeout):
+        if not lock.acquire(timeout=self.timeout):
             raise sqlite3.OperationalError("database is locked (waited for this process's other writers)")
         try:
-            if self._file is not None:
-                self._lock_file(deadline)
+            locked = lock_file is not None and _lock_file(lock_file, deadline)
             try:
                 yield
             finally:
-                if self._file is not None:
-                    fcntl.flock(self._file, fcntl.LOCK_UN)
+                if locked:
+                    fcntl.flock(lock_file, fcntl.LOCK_UN)
         finally:
-            self._lock.release()
+            lock.release()
 
-    def _lock_file(self, deadline):
-        pause = 0.0001
-        while True:
-            try:
-                fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return
-            except BlockingIOError:
-                pass
-            if time.monotonic() >= deadline:
-                raise sqlite3.OperationalError("database is locked (waited for other processes' writers)")
-            time.sleep(pause)
-            pause = min(pause * 2, 0.002)
+
+def _lock_file(lock_file, deadline):
+    """Take the flock, polling until ``deadline``; False when the file system cannot lock at all (the
+    writers then rely on SQLite's busy handler, as without a queue)."""
+    pause = 0.0001
+    while True:
+        try:
+            fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            pass
+        except OSError:  # ENOLCK and the like, e.g. on some network file systems
+            return False
+        if time.monotonic() >= deadline:
+            raise sqlite3.OperationalError("database is locked (waited for other processes' writers)")
+        time.sleep(pause)
+        pause = min(pause * 2, 0.002)
