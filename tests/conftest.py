@@ -141,7 +141,7 @@ def wait_for_http(url, process, timeout=20.0):
         try:
             requests.get(url, timeout=1)
             return
-        except requests.ConnectionError:
+        except requests.RequestException:  # not up yet, or up but slow to answer its first request
             time.sleep(0.05)
     raise RuntimeError(f"server did not answer {url} within {timeout}s")
 

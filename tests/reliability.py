@@ -215,7 +215,7 @@ class ServerProcess:
                 requests.get(self.url + "/healthz", timeout=1)
                 if len(self.worker_pids()) >= self.workers:
                     return self
-            except requests.ConnectionError:
+            except requests.RequestException:  # not up yet, or up but slow to answer its first request
                 pass
             time.sleep(0.05)
         self.kill()

@@ -165,13 +165,13 @@ def test_sigterm_lets_requests_in_flight_finish(tmp_path):
             f"POST {ADD.path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
             f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
         ).encode()
-        # The head and half the body now; the rest 0.8 s later, after the SIGTERM has arrived.
-        results[index] = raw_http(server.url, None, chunks=[head + body[:5], body[5:]], pause=0.8, timeout=10)
+        # The head and half the body now; the rest 2 s later, after the SIGTERM has arrived.
+        results[index] = raw_http(server.url, None, chunks=[head + body[:5], body[5:]], pause=2.0, timeout=15)
 
     threads = [threading.Thread(target=in_flight, args=(index,)) for index in range(len(bodies))]
     for thread in threads:
         thread.start()
-    time.sleep(0.3)
+    time.sleep(1.0)  # every connection accepted by a worker, even on a loaded machine
     server.process.terminate()
     for thread in threads:
         thread.join(timeout=15)

@@ -178,6 +178,7 @@ class FaultProxy:
         self.counts = Counter()
         self.arrivals = []
         self.forwarding = 0
+        self.handling = 0  # requests between their arrival and their answer
         proxy = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -212,6 +213,15 @@ class FaultProxy:
         return None
 
     def handle(self, handler):
+        with self.lock:
+            self.handling += 1
+        try:
+            self._handle(handler)
+        finally:
+            with self.lock:
+                self.handling -= 1
+
+    def _handle(self, handler):
         body = handler.rfile.read(int(handler.headers.get("Content-Length") or 0))
         path = handler.path
         is_add = path.split("?")[0].lower().endswith("/collection/add")
@@ -283,11 +293,17 @@ class FaultProxy:
     def injected(self):
         return Counter(arrival.fault for arrival in self.arrivals if arrival.fault is not None)
 
-    def settle(self, timeout=10):
-        """Wait until no forwarded request is in progress (after a client was killed)."""
+    def settle(self, timeout=10, quiet=0.5):
+        """Wait until every request a killed client had sent has been handled: none in progress, and no
+        new arrival for ``quiet`` seconds (a request still being read has not reached ``handle`` yet)."""
         deadline = time.monotonic() + timeout
-        while self.forwarding and time.monotonic() < deadline:
+        seen, quiet_since = len(self.arrivals), time.monotonic()
+        while time.monotonic() < deadline:
             time.sleep(0.02)
+            if len(self.arrivals) != seen or self.handling or self.forwarding:
+                seen, quiet_since = len(self.arrivals), time.monotonic()
+            elif time.monotonic() - quiet_since >= quiet:
+                return
 
 
 @pytest.fixture
@@ -550,8 +566,9 @@ def test_giving_up_after_max_attempts_then_resuming_against_a_healthy_server(big
 def test_timeouts_are_retried(big, proxy_factory, tmp_path):
     user = big.user("jack")
     data = write_text_input(tmp_path / "ids.txt", big.catalog[:250])
-    proxy = proxy_factory(faults={"stall": 1.0}, max_faults=1, stall=1.5)
-    result = cli("import", "--url", proxy.url, "--token", user.token, data.path, "--timeout", "1", "--backoff", "0.01",
+    # A 3 s timeout: a healthy retry on a loaded machine answers well within it; the stalls (5 s) never do.
+    proxy = proxy_factory(faults={"stall": 1.0}, max_faults=1, stall=5)
+    result = cli("import", "--url", proxy.url, "--token", user.token, data.path, "--timeout", "3", "--backoff", "0.01",
                  "--no-count-present")
     assert result.returncode == 0, result.stdout + result.stderr
     assert proxy.injected() == Counter({"stall": 3})

@@ -136,11 +136,15 @@ def test_an_id_longer_than_the_bound_fails_alone_unread(client, store, alice):
 # Request time: slow clients.
 
 
+DEADLINE = 3.0
+
+
 @pytest.fixture(scope="module")
 def deadline_server(tmp_path_factory):
     database = tmp_path_factory.mktemp("deadline") / "groove-compat.sqlite"
     users = seeded_database(database)
-    with ServerProcess(database, env={"GROOVE_COMPAT_REQUEST_TIMEOUT": "1.5"}) as server:
+    # 3 s: long enough that the slow clients are still held while others are timed (1 s) on a loaded machine.
+    with ServerProcess(database, env={"GROOVE_COMPAT_REQUEST_TIMEOUT": str(DEADLINE)}) as server:
         server.users = users
         yield server
 
@@ -180,7 +184,7 @@ def served_while(server, busy, *, seconds=1.0):
 def check_408(response, elapsed):
     assert response.status == 408, response
     assert parse_groove_answer(response.header("content-type"), response.body, ADD.response_type)[1] == "INVALID_INPUT_PARAMETER"
-    assert elapsed < 1.5 + 1.0
+    assert elapsed < DEADLINE + 1.5
 
 
 def one_byte_at_a_time(data):
@@ -211,7 +215,7 @@ def test_a_slow_client_is_cut_off_at_the_deadline_and_others_are_served(deadline
     for client in slow_clients:
         client.join(timeout=10)
         check_408(client.response, time.monotonic() - started)
-    assert max(latencies) < 1.0, f"other clients waited {max(latencies):.2f}s"
+    assert max(latencies) < 1.5, f"other clients waited {max(latencies):.2f}s"  # held workers: the deadline
     assert snapshot(deadline_server.database) == before
     print(
         f"figures: {case}: 3 slow clients cut off after {time.monotonic() - started:.2f}s; "
@@ -244,7 +248,7 @@ def test_idle_connections_do_not_starve_the_server(deadline_server):
         time.sleep(0.2)
         started = time.monotonic()
         assert post_add(deadline_server.url, deadline_server.users["bob"], [UNKNOWN_TRACK]).status_code == 200
-        assert time.monotonic() - started < 1.0
+        assert time.monotonic() - started < 2.0  # starved, it would wait for the idle ones' deadline (3 s)
     finally:
         for sock in idle:
             sock.close()
@@ -260,5 +264,5 @@ def test_sync_workers_also_cut_a_slow_client_off_at_the_deadline(tmp_path):
         started = time.monotonic()
         response = raw_http(server.url, None, chunks=[request_head(server, 100)] + one_byte_at_a_time(b" " * 100), pause=0.25)
         assert response.status == 408
-        assert time.monotonic() - started < 2.0
+        assert time.monotonic() - started < 4.0  # the trickle alone would take 25 s
         assert "GrooveSyncWorker" in server.log_text()

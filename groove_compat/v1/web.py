@@ -161,6 +161,8 @@ MAX_FIELD_NAME = 100
 
 def validate(schema, document):
     try:
+        if isinstance(document, dict) and len(document) > MAX_FIELD_MESSAGES + len(schema.load_fields):
+            _refuse_many_unknown_members(schema, document)
         return schema.load(document)
     except ValidationError as error:
         messages = error.normalized_messages()
@@ -175,6 +177,25 @@ def validate(schema, document):
                 for name, value in messages.items()
             }
         raise V1Error("VALIDATION_ERROR", details={"fields": messages}) from None
+
+
+def _refuse_many_unknown_members(schema, document):
+    """Raise the ValidationError ``schema.load`` would, cut to MAX_FIELD_MESSAGES members, without having
+    marshmallow write (and then drop) a message for each of tens of thousands of unknown members first."""
+    known = {field.data_key or name for name, field in schema.load_fields.items()}
+    unknown = [name for name in document if name not in known]
+    if len(unknown) <= MAX_FIELD_MESSAGES:
+        return
+    try:
+        schema.load({name: value for name, value in document.items() if name in known})
+        messages = {}
+    except ValidationError as error:
+        messages = error.normalized_messages()
+        if not isinstance(messages, dict):
+            raise
+    for name in unknown[: MAX_FIELD_MESSAGES]:
+        messages[name] = [schema.error_messages["unknown"]]
+    raise ValidationError(messages)
 
 
 def require_organization(caller, organization_id, not_found):
