@@ -4,8 +4,8 @@ One ``Store`` per process and database file. Connections are per thread and per 
 opens its own), in autocommit mode so that ``transaction()`` controls every transaction with ``BEGIN
 IMMEDIATE``: the writer takes the write lock at the start, waits for it up to the busy timeout, and never
 fails half-way with "database is locked".
-Writers queue for the lock before ``BEGIN IMMEDIATE`` (``queue.WriterQueue``), so that a waiting writer is
-woken when the lock is free rather than polling for it.
+Writers queue for the lock before ``BEGIN IMMEDIATE`` (``queue.WriterQueue``), so that a waiting writer gets
+it within milliseconds of its release instead of sleeping on in SQLite's busy handler.
 """
 
 import contextlib
