@@ -6,7 +6,7 @@ from flask import g
 from .. import library
 from ..openapi import Example, documented
 from . import doc_examples, schemas, web
-from .routes import blueprint, input_id_text
+from .routes import TRACK_ACTION_REQUEST_ERRORS, blueprint, input_id_text
 
 
 @blueprint.route("/1/content/<namespace>/collection/delete", methods=["POST"], endpoint="collection_delete")
@@ -15,11 +15,7 @@ from .routes import blueprint, input_id_text
     request="TrackActionRequest",
     responses={
         200: "TrackActionResponse",
-        400: {
-            "MISSING_INPUT_PARAMETER": "`TrackIds` is absent, null or empty",
-            "INVALID_INPUT_PARAMETER": "`TrackIds` is not a list",
-            "COLLECTION_INVALID_OPERATION": "more ids than `GROOVE_COMPAT_MAX_BATCH_SIZE` (100 by default)",
-        },
+        400: TRACK_ACTION_REQUEST_ERRORS,
     },
     item_errors={
         "COLLECTION_INVALID_ID": "the id is malformed or names no track of the caller's collection (no Message)",

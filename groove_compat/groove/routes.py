@@ -68,17 +68,21 @@ ADD_RESPONSE_EXAMPLE = Example(
 )
 
 
+# What schemas.load_track_action_request refuses, for every route that reads a TrackActionRequest.
+TRACK_ACTION_REQUEST_ERRORS = {
+    "MISSING_INPUT_PARAMETER": "`TrackIds` is absent, null or empty",
+    "INVALID_INPUT_PARAMETER": "`TrackIds` is not a list",
+    "COLLECTION_INVALID_OPERATION": "more ids than `GROOVE_COMPAT_MAX_BATCH_SIZE` (100 by default)",
+}
+
+
 @blueprint.route("/1/content/<namespace>/collection/add", methods=["POST"])
 @documented(
     "Add tracks to the caller's collection",
     request="TrackActionRequest",
     responses={
         200: "TrackActionResponse",
-        400: {
-            "MISSING_INPUT_PARAMETER": "`TrackIds` is absent, null or empty",
-            "INVALID_INPUT_PARAMETER": "`TrackIds` is not a list",
-            "COLLECTION_INVALID_OPERATION": "more ids than `GROOVE_COMPAT_MAX_BATCH_SIZE` (100 by default)",
-        },
+        400: TRACK_ACTION_REQUEST_ERRORS,
     },
     item_errors={
         "COLLECTION_INVALID_ID": "the id is malformed, not in the catalog, or an ambiguous ISRC",
