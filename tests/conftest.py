@@ -1,12 +1,15 @@
 """Fixtures: an app on a fresh SQLite file with the sample catalog and two users, its client and CLI runner,
 and a live server process (gunicorn, real HTTP) for end-to-end tests."""
 
+import contextlib
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
 import requests
@@ -119,6 +122,24 @@ def bob(users):
 def runner(database_path):
     """Invoke the CLI: ``runner.invoke(main, [...])`` against the test database via the environment."""
     return CliRunner(env={"GROOVE_COMPAT_DATABASE": str(database_path)})
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@contextlib.contextmanager
+def serve_in_thread(app):
+    """Serve a fake WSGI ``app`` on 127.0.0.1 in a thread; yields its base URL, stops it afterwards."""
+    server = make_server("127.0.0.1", 0, app, server_class=WSGIServer, handler_class=_QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def free_port():

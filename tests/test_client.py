@@ -10,12 +10,10 @@ import itertools
 import json
 import logging
 import socket
-import threading
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
 
-from conftest import TRACK_A, TRACK_B, UNKNOWN_TRACK, free_port, make_user
+from conftest import TRACK_A, TRACK_B, UNKNOWN_TRACK, free_port, make_user, serve_in_thread
 from groove_compat import ids
 from groove_compat.app import create_app, get_store
 from groove_compat.client import (
@@ -187,11 +185,6 @@ def test_a_silent_server_raises_a_timeout():
 # The other endpoints, against a fake that answers the contract's bodies
 
 
-class QuietHandler(WSGIRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
 class FakeGroove:
     """A WSGI app answering queued bodies per (method, path) and recording every request it got."""
 
@@ -230,13 +223,8 @@ class FakeGroove:
 @pytest.fixture
 def fake():
     app = FakeGroove()
-    server = make_server("127.0.0.1", 0, app, server_class=WSGIServer, handler_class=QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    app.url = f"http://127.0.0.1:{server.server_port}"
-    yield app
-    server.shutdown()
-    server.server_close()
+    with serve_in_thread(app) as app.url:
+        yield app
 
 
 def compact(document):

@@ -25,13 +25,12 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
 import requests
 from lxml import etree
 
-from conftest import ROOT, make_user, seeded_database, start_server, stop_server
+from conftest import ROOT, make_user, seeded_database, serve_in_thread, start_server, stop_server
 from groove_compat import ids
 from groove_compat.app import create_app, get_store
 from groove_compat import importer
@@ -759,11 +758,6 @@ def test_a_progress_bar_on_a_terminal(big, tmp_path):
 # Counting "already present": against a fake server whose add and browse follow the contract
 
 
-class QuietHandler(WSGIRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
 class FakeCollectionServer:
     """Add (entry id = a hash of the catalog id, stable as Project decisions 5 requires) and a tracks browse of
     two items per page with continuation tokens; ``failing_adds`` answers that many adds 503 first."""
@@ -817,13 +811,8 @@ class FakeCollectionServer:
 @pytest.fixture
 def fake_collection(big):
     app = FakeCollectionServer(big.catalog[:50])
-    server = make_server("127.0.0.1", 0, app, server_class=WSGIServer, handler_class=QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    app.url = f"http://127.0.0.1:{server.server_port}"
-    yield app
-    server.shutdown()
-    server.server_close()
+    with serve_in_thread(app) as app.url:
+        yield app
 
 
 def test_already_present_ids_are_counted_apart_and_survive_a_resume(big, fake_collection, tmp_path):
