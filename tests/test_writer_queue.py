@@ -1,5 +1,6 @@
 """Writers of one database wait in line (threads and processes) instead of polling SQLite's busy handler."""
 
+import contextlib
 import multiprocessing
 import threading
 import time
@@ -18,20 +19,28 @@ def _hold_a_turn(path, acquired, released_at, hold):
         released_at.value = time.time()
 
 
-def test_a_writer_waits_for_another_process_holding_its_turn(tmp_path):
-    path = str(tmp_path / "db.sqlite")
+@contextlib.contextmanager
+def another_process_holding_a_turn(path, hold):
+    """Yields once another process holds a turn of ``path`` (for ``hold`` seconds); yields the shared value
+    that process sets to the time it gave its turn back, and checks it ended well."""
     context = multiprocessing.get_context("spawn")
     acquired, released_at = context.Event(), context.Value("d", 0.0)
-    other = context.Process(target=_hold_a_turn, args=(path, acquired, released_at, 0.5))
+    other = context.Process(target=_hold_a_turn, args=(path, acquired, released_at, hold))
     other.start()
     try:
         assert acquired.wait(30)
-        with WriterQueue(path, timeout=10).turn():
-            started = time.time()
-        assert released_at.value and started >= released_at.value
+        yield released_at
     finally:
         other.join(30)
     assert other.exitcode == 0
+
+
+def test_a_writer_waits_for_another_process_holding_its_turn(tmp_path):
+    path = str(tmp_path / "db.sqlite")
+    with another_process_holding_a_turn(path, 0.5) as released_at:
+        with WriterQueue(path, timeout=10).turn():
+            started = time.time()
+        assert released_at.value and started >= released_at.value
 
 
 def test_threads_of_a_process_take_turns_one_at_a_time(tmp_path):
@@ -89,19 +98,12 @@ def test_a_failed_transaction_gives_its_turn_back(tmp_path):
 
 def test_a_writer_held_up_by_another_process_past_the_timeout_is_refused_not_hung(tmp_path):
     path = str(tmp_path / "db.sqlite")
-    context = multiprocessing.get_context("spawn")
-    acquired, released_at = context.Event(), context.Value("d", 0.0)
-    other = context.Process(target=_hold_a_turn, args=(path, acquired, released_at, 3.0))
-    other.start()
-    try:
-        assert acquired.wait(30)
+    with another_process_holding_a_turn(path, 3.0):
         started = time.monotonic()
         with pytest.raises(Exception, match="database is locked"):
             with WriterQueue(path, timeout=0.3).turn():
                 pass
         assert time.monotonic() - started < 2.0
-    finally:
-        other.join(30)
 
 
 def test_threads_starting_their_first_write_together_share_one_queue(tmp_path):
