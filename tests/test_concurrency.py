@@ -102,9 +102,13 @@ def add_request(rng, tracks):
         elif roll < 0.16 and batch:
             batch.append(batch[-1])
         else:
-            track = rng.choice(tracks)
-            batch.append(track.lower().replace("music.", "music.", 1) if rng.random() < 0.3 else track)
+            batch.append(any_case(rng, rng.choice(tracks)))
     return "/1/content/music/collection/add", {"TrackIds": batch}
+
+
+def any_case(rng, track):
+    """A catalog id as a client may send it: upper case as the catalog writes it, or lower case."""
+    return track.lower() if rng.random() < 0.3 else track
 
 
 def apply_add(model, user, body, answer, sent, acknowledged):
@@ -129,8 +133,7 @@ def delete_request(rng, tracks, known_entries):
         if known_entries and rng.random() < 0.5:
             batch.append(rng.choice(known_entries))
         else:
-            track = rng.choice(tracks)
-            batch.append(track.lower().replace("music.", "music.", 1) if rng.random() < 0.3 else track)
+            batch.append(any_case(rng, rng.choice(tracks)))
     return "/1/content/music/collection/delete", {"TrackIds": batch}
 
 
