@@ -477,13 +477,7 @@ class Store:
         The collection's version and the user's collection state change only when something was stored.
         """
         connection = self.connection
-        existing = {
-            row[0]
-            for row in connection.execute(
-                f"SELECT track_id FROM entries WHERE collection_id = ? AND track_id IN ({_placeholders(len(track_ids))})",
-                [collection_id, *track_ids],
-            )
-        }
+        existing = self.present_entries(collection_id=collection_id, track_ids=track_ids)
         new = [track_id for track_id in track_ids if track_id not in existing]
         if not new:
             return set(), set()
