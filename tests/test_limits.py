@@ -5,7 +5,9 @@ trickles or stalls its request gets 408 (a Groove body) when the deadline passes
 other clients are served.
 """
 
+import collections
 import json
+import os
 import socket
 import threading
 import time
@@ -252,6 +254,65 @@ def test_idle_connections_do_not_starve_the_server(deadline_server):
     finally:
         for sock in idle:
             sock.close()
+
+
+def worker_holding(server, client_port):
+    """The worker process that holds the server end of the connection from ``client_port``, read from the
+    kernel's socket tables (Linux)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        if not os.path.exists(table):
+            continue
+        with open(table) as handle:
+            for line in list(handle)[1:]:
+                fields = line.split()
+                local_port, remote_port = (int(address.rsplit(":", 1)[1], 16) for address in fields[1:3])
+                if local_port == server.port and remote_port == client_port:
+                    inodes.add(f"socket:[{fields[9]}]")
+    holders = set()
+    for pid in server.worker_pids():
+        for descriptor in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                if os.readlink(f"/proc/{pid}/fd/{descriptor}") in inodes:
+                    holders.add(pid)
+            except OSError:  # closed meanwhile
+                pass
+    assert len(holders) == 1, (client_port, inodes, holders)
+    return holders.pop()
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/net/tcp"), reason="reads the kernel's socket tables")
+def test_connections_that_hold_threads_are_spread_over_the_workers(tmp_path):
+    """Four connections, one after another, each holding a thread (the request head sent, the body not yet),
+    against two workers of two threads: each worker takes two. A worker whose threads are all busy leaves
+    the next connection to a worker with a free thread instead of taking it to wait in its own queue (a
+    client's keep-alive connections, opened together, once all went to one worker: one core serving them)."""
+    database = tmp_path / "groove-compat.sqlite"
+    users = seeded_database(database)
+    with ServerProcess(database, workers=2, threads=2, env={"GROOVE_COMPAT_REQUEST_TIMEOUT": "20"}) as server:
+        server.users = users
+        body = json.dumps({"TrackIds": [UNKNOWN_TRACK]}).encode()
+        connections = []
+        try:
+            for _ in range(4):
+                connection = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+                connection.sendall(request_head(server, len(body)))
+                connections.append(connection)
+                time.sleep(0.5)  # accepted, and read by a thread that now waits for the body
+            holders = collections.Counter(worker_holding(server, c.getsockname()[1]) for c in connections)
+            assert sorted(holders.values()) == [2, 2], holders
+            for connection in connections:
+                connection.sendall(body)
+            for connection in connections:
+                answer = b""
+                while b"\r\n\r\n" not in answer:
+                    part = connection.recv(65536)
+                    assert part, answer
+                    answer += part
+                assert answer.startswith(b"HTTP/1.1 200 "), answer
+        finally:
+            for connection in connections:
+                connection.close()
 
 
 def test_sync_workers_also_cut_a_slow_client_off_at_the_deadline(tmp_path):
