@@ -35,6 +35,7 @@ def create_app(test_config=None):
         app.config["DATABASE"],
         synchronous=app.config["SQLITE_SYNCHRONOUS"],
         busy_timeout=app.config["SQLITE_BUSY_TIMEOUT"],
+        cache_kib=app.config["SQLITE_CACHE_KIB"],
     )
     app.extensions["groove_compat.rate_limiter"] = (
         RateLimiter(

@@ -39,6 +39,10 @@ SETTINGS = [
     Setting("SQLITE_SYNCHRONOUS", "FULL", str, "SQLite synchronous pragma: FULL (an acknowledged write survives power loss) or NORMAL."),
     Setting("SQLITE_BUSY_TIMEOUT", 30.0, float, "Seconds a writer waits for another process's transaction before failing."),
     Setting(
+        "SQLITE_CACHE_KIB", 128, int,
+        "KiB of database pages each connection keeps (one per worker thread); the operating system's file cache holds the rest.",
+    ),
+    Setting(
         "CORS_ALLOWED_ORIGINS", "*", str,
         "Origins allowed to call the Groove API from a browser: '*' (any; tokens are bearer headers, never cookies),"
         " a space- or comma-separated list, or empty for none.",
@@ -83,6 +87,8 @@ def validate(values):
             raise SettingError(f"{name} must be at least 1")
     if values["RATE_LIMIT_PER_MINUTE"] < 0:
         raise SettingError("RATE_LIMIT_PER_MINUTE must be 0 (no limit) or more")
+    if values["SQLITE_CACHE_KIB"] < 0:
+        raise SettingError("SQLITE_CACHE_KIB must be 0 or more")
     if not values["SQLITE_BUSY_TIMEOUT"] >= 0:
         raise SettingError("SQLITE_BUSY_TIMEOUT must be 0 seconds or more")
     if not values["REQUEST_TIMEOUT"] > 0:

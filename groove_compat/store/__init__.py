@@ -122,10 +122,11 @@ def _browse_entry(row, *, key):
 
 
 class Store:
-    def __init__(self, path, *, synchronous="FULL", busy_timeout=30.0):
+    def __init__(self, path, *, synchronous="FULL", busy_timeout=30.0, cache_kib=128):
         self.path = str(path)
         self.synchronous = synchronous.upper()
         self.busy_timeout = float(busy_timeout)
+        self.cache_kib = int(cache_kib)
         self._local = threading.local()
         self._id_key = None
         self._writers = WriterQueue(self.path, timeout=self.busy_timeout)
@@ -155,6 +156,11 @@ class Store:
         connection.execute("PRAGMA journal_mode = WAL")
         connection.execute(f"PRAGMA synchronous = {self.synchronous}")
         connection.execute("PRAGMA foreign_keys = ON")
+        # Every worker thread has its own connection and so its own page cache: SQLite's default of 2 MiB
+        # each was most of a worker's growth under load (measured: 49 MiB resident after the benchmark's
+        # load with 2 MiB, 40.6 with 128 KiB, at the same rate). Pages not kept here come from the
+        # operating system's file cache, a system call away.
+        connection.execute(f"PRAGMA cache_size = -{self.cache_kib}")
         connection.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
         return connection
 
