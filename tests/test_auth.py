@@ -1,12 +1,14 @@
 """Authentication of collection/add: Bearer tokens, seed 003's 401 body in JSON and XML, revocation through the
 CLI, and the legacy accessToken query parameter, which is accepted and never logged."""
 
+import hashlib
 import logging
 
 import pytest
 
 from conftest import TRACK_A
 from contract_schemas import NS_2013, NS_2016, NS_INSTANCE, validate_answer, validate_json, validate_xml
+from groove_compat import ids
 from groove_compat.cli import main
 
 ADD = "/1/content/music/collection/add"
@@ -211,3 +213,20 @@ def test_access_token_is_not_logged_when_the_request_fails_inside(client, store,
     errors = [record for record in caplog.records if record.name == "groove_compat.errors"]
     assert len(errors) == 1 and request_id in errors[0].getMessage() and errors[0].exc_info
     assert SECRET not in log_text(caplog)
+
+
+@pytest.mark.parametrize(
+    "token", ["gct_" + "A" * 43, "a" * 5000, "token with spaces", "\u00e9\ud800"], ids=["token", "long", "spaces", "non-ascii"]
+)
+def test_a_token_hash_is_its_sha256(token):
+    """CPython's own SHA-256 where there is one (not OpenSSL's): the same bytes, so stored hashes stay valid."""
+    assert ids.token_hash(token) == hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+
+
+def test_a_credential_stored_as_a_plain_sha256_signs_in(client, store):
+    token = "gct_" + "B" * 43
+    user_id = store.create_user(name="hashed", organization_id=1)
+    store.add_credential(user_id=user_id, token_hash=hashlib.sha256(token.encode()).digest())
+    response = client.post(ADD, json=BODY, headers={"Authorization": "Bearer " + token, "Accept": "application/json"})
+    assert response.status_code == 200, response.data
+    assert response.get_json()["TrackActionResults"][0]["InputId"] == TRACK_A
