@@ -16,6 +16,7 @@ Two things are added to gunicorn's workers:
 
 import ctypes
 import gc
+import select
 import socket
 import time
 
@@ -200,14 +201,17 @@ class GrooveThreadWorker(_GrooveWorkerMixin, ThreadWorker):
     # poller. gunicorn waits 5 s, so a handful of connections that send nothing held every thread.
     first_data_wait = 0.05
 
-    # A worker accepts a connection only while one of its threads is free. gunicorn's threaded worker
+    # A busy worker leaves new connections to a worker with a free thread. gunicorn's threaded worker
     # accepts while it holds fewer than worker_connections (1,000), so a client that opens several
     # keep-alive connections at once (a batch importer's pool, a load generator) could have them all
     # accepted by one worker and served by one core, its threads contending for one GIL: measured, eight
-    # connections all on one of two workers in 5 runs of 12, at a third of the throughput. A busy worker
-    # now leaves new connections in the listen queue for a worker with a free thread. Only the worker's
-    # main thread runs these three methods, so the count needs no lock.
+    # connections all on one of two workers in 5 runs of 12, at a third of the throughput. But when every
+    # worker is busy, the listen queue must not wait behind the kept-alive connections' next requests for
+    # ever: once a connection has waited there ``accept_delay`` (no free thread anywhere took it), a busy
+    # worker takes it too. Only the worker's main thread runs these methods, so they need no lock.
+    accept_delay = 0.005
     _in_flight = 0
+    _queue_seen_at = None
 
     def enqueue_req(self, conn):
         self._in_flight += 1
@@ -220,8 +224,23 @@ class GrooveThreadWorker(_GrooveWorkerMixin, ThreadWorker):
         super().finish_request(conn, fs)
 
     def set_accept_enabled(self, enabled):
-        # The run loop re-enables accepting whenever it holds fewer than worker_connections.
-        super().set_accept_enabled(enabled and self._in_flight < self.cfg.threads)
+        # The run loop calls this with True whenever it holds fewer than worker_connections.
+        if enabled and self._in_flight >= self.cfg.threads:
+            enabled = self._listen_queue_has_waited()
+        super().set_accept_enabled(enabled)
+
+    def _listen_queue_has_waited(self):
+        try:
+            waiting = bool(select.select(self.sockets, [], [], 0)[0])
+        except (OSError, ValueError):  # a listener closed while stopping
+            waiting = False
+        if not waiting:
+            self._queue_seen_at = None
+            return False
+        now = time.monotonic()
+        if self._queue_seen_at is None:
+            self._queue_seen_at = now
+        return now - self._queue_seen_at >= self.accept_delay
 
     def handle(self, conn):
         if not conn.initialized and not conn.data_ready and not conn.wait_for_data(self.first_data_wait):

@@ -8,12 +8,16 @@ other clients are served.
 import collections
 import json
 import os
+import selectors
 import socket
 import threading
 import time
+import types
 
 import pytest
 import requests
+
+from groove_compat.server import GrooveThreadWorker
 
 from conftest import TRACK_A, TRACK_B, UNKNOWN_TRACK, seeded_database
 from reliability import ROUTES, ServerProcess, parse_groove_answer, raw_http, snapshot
@@ -313,6 +317,41 @@ def test_connections_that_hold_threads_are_spread_over_the_workers(tmp_path):
         finally:
             for connection in connections:
                 connection.close()
+
+
+def accepting_worker(listener, *, threads, in_flight):
+    """A threaded worker's accept switch over a real listening socket, without running the worker."""
+    worker = object.__new__(GrooveThreadWorker)
+    worker.sockets = [listener]
+    worker.poller = selectors.DefaultSelector()
+    worker.cfg = types.SimpleNamespace(threads=threads)
+    worker._accepting = False
+    worker._in_flight = in_flight
+    return worker
+
+
+@pytest.mark.parametrize("in_flight, queued, accepting_at_once, accepting_later", [
+    (1, True, True, True),  # a free thread: accept
+    (2, False, False, False),  # busy, nobody waiting: stay out of the way
+    (2, True, False, True),  # busy, a connection left waiting by every other worker: take it after the delay
+])
+def test_a_busy_worker_takes_a_connection_only_once_it_has_waited(in_flight, queued, accepting_at_once, accepting_later):
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        listener.setblocking(False)
+        worker = accepting_worker(listener, threads=2, in_flight=in_flight)
+        client = socket.create_connection(listener.getsockname()) if queued else None
+        try:
+            time.sleep(0.05)  # the handshake is done: the connection is in the listen queue
+            worker.set_accept_enabled(True)
+            assert worker._accepting is accepting_at_once
+            time.sleep(worker.accept_delay * 2)
+            worker.set_accept_enabled(True)
+            assert worker._accepting is accepting_later
+            assert (listener in [key.fileobj for key in worker.poller.get_map().values()]) is accepting_later
+        finally:
+            if client is not None:
+                client.close()
+            worker.poller.close()
 
 
 def test_sync_workers_also_cut_a_slow_client_off_at_the_deadline(tmp_path):
