@@ -64,11 +64,13 @@ def main():
     parser.add_argument("--synchronous", default="FULL")
     parser.add_argument("--sort", default="cumulative", help="cProfile sort key (cumulative, tottime)")
     parser.add_argument("--sql", action="store_true", help="time every SQL statement of the last pass, by statement")
+    parser.add_argument("--template", choices=("main", "empty", "grown"), default="main",
+                        help="the benchmark database to copy (grown: 1M collection rows, 1M-track catalog)")
     parser.add_argument("--root", default=ROOT, help="checkout whose groove_compat is profiled (default: this one)")
     arguments = parser.parse_args()
 
     templates, users = seed.build_templates(os.path.join(arguments.workdir, "templates"))
-    database = seed.copy_template(templates["main"], os.path.join(arguments.workdir, f"profile-{os.getpid()}.sqlite"))
+    database = seed.copy_template(templates[arguments.template], os.path.join(arguments.workdir, f"profile-{os.getpid()}.sqlite"))
     all_ids = seed.catalog_ids()
     content_type = "application/xml" if arguments.kind == "xml" else "application/json"
     total = arguments.requests * (arguments.passes + 1)

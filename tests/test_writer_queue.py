@@ -122,3 +122,33 @@ def test_threads_starting_their_first_write_together_share_one_queue(tmp_path):
     for thread in threads:
         thread.join()
     assert len({id(state) for state in states}) == 1
+
+
+def test_the_flock_is_polled_every_50_us_for_5_ms_then_less_and_less_often(tmp_path, monkeypatch):
+    """A turn elsewhere lasts about a millisecond, so the first 5 ms are polled closely; a long one (an
+    import) is polled at most every 2 ms. A fake clock and flock: no timing."""
+    from groove_compat.store import queue as queue_module
+
+    clock = [1000.0]
+    pauses = []
+    attempts = []
+
+    def fake_sleep(seconds):
+        pauses.append(seconds)
+        clock[0] += seconds
+
+    def fake_flock(handle, operation):
+        attempts.append(operation)
+        if len(attempts) < 150:
+            raise BlockingIOError
+
+    monkeypatch.setattr(queue_module.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(queue_module.time, "sleep", fake_sleep)
+    monkeypatch.setattr(queue_module.fcntl, "flock", fake_flock)
+    with open(tmp_path / "lock", "ab") as handle:
+        assert queue_module._lock_file(handle, deadline=clock[0] + 10) is True
+    short = [pause for pause in pauses if pause == 0.00005]
+    assert pauses[: len(short)] == short and 0.005 <= len(short) * 0.00005 < 0.0052
+    later = pauses[len(short):]
+    assert later[:6] == pytest.approx([0.0001, 0.0002, 0.0004, 0.0008, 0.0016, 0.002])
+    assert max(later) == 0.002 and set(later[6:]) == {0.002}
