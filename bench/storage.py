@@ -22,13 +22,16 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import seed  # noqa: E402
 
+from groove_compat.config import SETTINGS_BY_NAME  # noqa: E402
 from groove_compat.store import Store  # noqa: E402
 
 CAPACITY = 50_000
+# Both sides run the server's connection settings: the figure is the store's code, not its configuration.
+CACHE_KIB = SETTINGS_BY_NAME["SQLITE_CACHE_KIB"].default
 
 
 def store_side(path, synchronous):
-    store = Store(path, synchronous=synchronous)
+    store = Store(path, synchronous=synchronous, cache_kib=CACHE_KIB)
 
     def add(user, guids):
         with store.transaction():
@@ -49,6 +52,7 @@ def raw_side(path, synchronous):
     connection.execute("PRAGMA journal_mode = WAL")
     connection.execute(f"PRAGMA synchronous = {synchronous}")
     connection.execute("PRAGMA foreign_keys = ON")
+    connection.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
     connection.execute("PRAGMA busy_timeout = 30000")
     lookup = "SELECT guid, id FROM tracks WHERE organization_id = ? AND guid IN (" + ",".join("?" * 100) + ")"
     existing_sql = (
