@@ -139,6 +139,31 @@ def test_client_written_requests_read_as_the_same_structure(track_ids, member, i
     assert document == {"TrackIds": [through_xml(value) for value in track_ids]}
 
 
+def reference_xml_text(value):
+    """xml_text by its definition: one pass of the full XML 1.0 character set, then the escapes."""
+    return re.sub("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]", "\ufffd", value).translate(
+        str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#xD;"})
+    )
+
+
+EDGE_CHARACTERS = ["\x00", "\x08", "\t", "\n", "\x0b", "\x0c", "\r", "\x0e", "\x1f", " ", "&", "<", ">", "\x7f",
+                   "\x80", "\u00e9", "\ud7ff", "\ud800", "\ue000", "\ufffd", "\ufffe", "\uffff", "\U00010000", "\U0001f600"]
+
+
+@pytest.mark.parametrize("character", EDGE_CHARACTERS, ids=[f"U+{ord(c):04X}" for c in EDGE_CHARACTERS])
+def test_xml_text_and_its_ascii_fast_path_agree_with_the_definition_at_every_edge(character):
+    for value in (character, "music." + character, "abc" + character + "def"):
+        assert codec.xml_text(value) == reference_xml_text(value)
+        assert codec.needs_xml_escaping(value) == (reference_xml_text(value) != value)
+
+
+@examples(200)
+@given(value=st.text(alphabet=st.characters() | st.characters(max_codepoint=0x7F), max_size=40))
+def test_xml_text_and_its_ascii_fast_path_agree_with_the_definition(value):
+    assert codec.xml_text(value) == reference_xml_text(value)
+    assert codec.needs_xml_escaping(value) == (reference_xml_text(value) != value)
+
+
 # ---------------------------------------------------------------------------------------------------------
 # 2. Random batches against a model of the collection
 

@@ -380,11 +380,21 @@ _XML_INVALID = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff
 _XML_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#xD;"})
 # Any character xml_text would change: when none is present, text is written as it is.
 _XML_NEEDS_ESCAPING = re.compile("[&<>\r]|[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# The same two sets for ASCII text, the usual case: a plain character set is scanned about five times as
+# fast as one with ranges beyond the BMP (17 vs 86 us over the 8 KB of a 100-id answer's ids).
+_ASCII_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_ASCII_NEEDS_ESCAPING = re.compile("[&<>\r\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 def xml_text(value):
     """Escape a string for XML text content; characters XML 1.0 cannot carry become U+FFFD."""
-    return _XML_INVALID.sub("\ufffd", value).translate(_XML_ESCAPES)
+    invalid = _ASCII_INVALID if value.isascii() else _XML_INVALID
+    return invalid.sub("\ufffd", value).translate(_XML_ESCAPES)
+
+
+def needs_xml_escaping(text):
+    """Whether ``xml_text`` would change ``text``."""
+    return (_ASCII_NEEDS_ESCAPING if text.isascii() else _XML_NEEDS_ESCAPING).search(text) is not None
 
 
 def _xml_scalar(value):
@@ -437,7 +447,7 @@ def _write_xml_object(type_name, data, namespace, out):
 def _encode_successes_xml(pairs, namespace):
     """What the general writer gives for a TrackActionResponse of successes: per result ``Id`` then
     ``InputId`` (DataContract order), text escaped only when some text needs it (checked once for all)."""
-    if _XML_NEEDS_ESCAPING.search("".join(input_id + entry_id for input_id, entry_id in pairs)) is not None:
+    if needs_xml_escaping("".join(input_id + entry_id for input_id, entry_id in pairs)):
         pairs = [(xml_text(input_id), xml_text(entry_id)) for input_id, entry_id in pairs]
     results = "".join(
         f"<TrackActionResult><Id>{entry_id}</Id><InputId>{input_id}</InputId></TrackActionResult>"
