@@ -207,8 +207,10 @@ class GrooveThreadWorker(_GrooveWorkerMixin, ThreadWorker):
     # accepted by one worker and served by one core, its threads contending for one GIL: measured, eight
     # connections all on one of two workers in 5 runs of 12, at a third of the throughput. But when every
     # worker is busy, the listen queue must not wait behind the kept-alive connections' next requests for
-    # ever: once a connection has waited there ``accept_delay`` (no free thread anywhere took it), a busy
-    # worker takes it too. Only the worker's main thread runs these methods, so they need no lock.
+    # ever: once the queue has held a connection for ``accept_delay`` since this worker last accepted (no
+    # free thread anywhere took it), a busy worker takes one too, and the next waits afresh. The gate is
+    # decided before every wait of the run loop, and a busy worker that sees the queue waiting wakes after
+    # ``accept_delay`` to look again. Only the worker's main thread runs these methods: no lock needed.
     accept_delay = 0.005
     _in_flight = 0
     _queue_seen_at = None
@@ -223,10 +225,22 @@ class GrooveThreadWorker(_GrooveWorkerMixin, ThreadWorker):
         self._in_flight -= 1
         super().finish_request(conn, fs)
 
+    def accept(self, listener):
+        self._queue_seen_at = None  # whoever is next in the listen queue waits afresh
+        super().accept(listener)
+
+    def wait_for_and_dispatch_events(self, timeout):
+        if self.alive:  # stopping: run() has turned accepting off for good
+            self.set_accept_enabled(self.nr_conns < self.worker_connections)
+            if self._queue_seen_at is not None and not self._accepting:
+                timeout = min(timeout, self.accept_delay)
+        super().wait_for_and_dispatch_events(timeout)
+
     def set_accept_enabled(self, enabled):
-        # The run loop calls this with True whenever it holds fewer than worker_connections.
         if enabled and self._in_flight >= self.cfg.threads:
             enabled = self._listen_queue_has_waited()
+        elif enabled:
+            self._queue_seen_at = None  # a free thread: nothing waits on this worker's account
         super().set_accept_enabled(enabled)
 
     def _listen_queue_has_waited(self):

@@ -6,6 +6,7 @@ other clients are served.
 """
 
 import collections
+import contextlib
 import json
 import os
 import selectors
@@ -295,6 +296,7 @@ def test_connections_that_hold_threads_are_spread_over_the_workers(tmp_path):
     users = seeded_database(database)
     with ServerProcess(database, workers=2, threads=2, env={"GROOVE_COMPAT_REQUEST_TIMEOUT": "20"}) as server:
         server.users = users
+        time.sleep(1.0)  # both workers in their accept loop (started only says their processes exist)
         body = json.dumps({"TrackIds": [UNKNOWN_TRACK]}).encode()
         connections = []
         try:
@@ -325,9 +327,33 @@ def accepting_worker(listener, *, threads, in_flight):
     worker.sockets = [listener]
     worker.poller = selectors.DefaultSelector()
     worker.cfg = types.SimpleNamespace(threads=threads)
+    worker.alive, worker.nr_conns, worker.worker_connections = True, 0, 1000
     worker._accepting = False
     worker._in_flight = in_flight
     return worker
+
+
+def listening(worker):
+    return any(key.fileobj in worker.sockets for key in worker.poller.get_map().values())
+
+
+@contextlib.contextmanager
+def listener_and_worker(*, in_flight, threads=2):
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        listener.setblocking(False)
+        worker = accepting_worker(listener, threads=threads, in_flight=in_flight)
+        clients = []
+
+        def connect():
+            clients.append(socket.create_connection(listener.getsockname()))
+            time.sleep(0.05)  # the handshake is done: the connection is in the listen queue
+
+        try:
+            yield listener, worker, connect
+        finally:
+            for client in clients:
+                client.close()
+            worker.poller.close()
 
 
 @pytest.mark.parametrize("in_flight, queued, accepting_at_once, accepting_later", [
@@ -336,22 +362,60 @@ def accepting_worker(listener, *, threads, in_flight):
     (2, True, False, True),  # busy, a connection left waiting by every other worker: take it after the delay
 ])
 def test_a_busy_worker_takes_a_connection_only_once_it_has_waited(in_flight, queued, accepting_at_once, accepting_later):
-    with socket.create_server(("127.0.0.1", 0)) as listener:
-        listener.setblocking(False)
-        worker = accepting_worker(listener, threads=2, in_flight=in_flight)
-        client = socket.create_connection(listener.getsockname()) if queued else None
-        try:
-            time.sleep(0.05)  # the handshake is done: the connection is in the listen queue
-            worker.set_accept_enabled(True)
-            assert worker._accepting is accepting_at_once
-            time.sleep(worker.accept_delay * 2)
-            worker.set_accept_enabled(True)
-            assert worker._accepting is accepting_later
-            assert (listener in [key.fileobj for key in worker.poller.get_map().values()]) is accepting_later
-        finally:
-            if client is not None:
-                client.close()
-            worker.poller.close()
+    with listener_and_worker(in_flight=in_flight) as (listener, worker, connect):
+        if queued:
+            connect()
+        worker.set_accept_enabled(True)
+        assert worker._accepting is accepting_at_once
+        time.sleep(worker.accept_delay * 2)
+        worker.set_accept_enabled(True)
+        assert worker._accepting is accepting_later
+        assert listening(worker) is accepting_later
+
+
+def test_a_connection_arriving_later_waits_afresh():
+    """Having once seen the queue wait does not let a busy worker take the next connection at once."""
+    with listener_and_worker(in_flight=2) as (listener, worker, connect):
+        connect()
+        worker.set_accept_enabled(True)  # busy: the first connection starts to wait
+        worker._in_flight = 1
+        worker.set_accept_enabled(True)  # a free thread: accepts the usual way
+        assert worker._accepting is True
+        listener.accept()[0].close()
+        worker._in_flight = 2
+        time.sleep(worker.accept_delay * 2)
+        connect()
+        worker.set_accept_enabled(True)
+        assert worker._accepting is False
+
+
+def test_a_busy_worker_stops_listening_when_another_took_the_connection():
+    """The gate is decided again before every wait: a busy worker opened by a waiting connection that
+    another worker then took goes back to leaving the queue alone."""
+    with listener_and_worker(in_flight=2) as (listener, worker, connect):
+        connect()
+        worker.set_accept_enabled(True)
+        time.sleep(worker.accept_delay * 2)
+        worker.set_accept_enabled(True)
+        assert worker._accepting is True
+        listener.accept()[0].close()  # another worker's accept
+        worker.wait_for_and_dispatch_events(0)
+        assert worker._accepting is False and not listening(worker)
+
+
+def test_a_busy_worker_looks_again_after_the_delay_not_after_the_loop_timeout():
+    with listener_and_worker(in_flight=2) as (listener, worker, connect):
+        connect()
+        started = time.monotonic()
+        worker.wait_for_and_dispatch_events(1.0)  # the queue waits: back after accept_delay, not 1 s
+        assert time.monotonic() - started < 0.5
+        assert worker._accepting is False
+        accepted = []
+        worker.accept = lambda listener: accepted.append(listener.accept()[0])  # what the poller calls back
+        time.sleep(worker.accept_delay)
+        worker.wait_for_and_dispatch_events(1.0)
+        assert len(accepted) == 1
+        accepted[0].close()
 
 
 def test_sync_workers_also_cut_a_slow_client_off_at_the_deadline(tmp_path):

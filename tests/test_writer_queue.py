@@ -1,9 +1,11 @@
 """Writers of one database wait in line (threads and processes) instead of polling SQLite's busy handler."""
 
 import contextlib
+import fcntl
 import multiprocessing
 import threading
 import time
+import types
 
 import pytest
 
@@ -142,9 +144,11 @@ def test_the_flock_is_polled_every_50_us_for_5_ms_then_less_and_less_often(tmp_p
         if len(attempts) < 150:
             raise BlockingIOError
 
-    monkeypatch.setattr(queue_module.time, "monotonic", lambda: clock[0])
-    monkeypatch.setattr(queue_module.time, "sleep", fake_sleep)
-    monkeypatch.setattr(queue_module.fcntl, "flock", fake_flock)
+    # The module's own names, not the time and fcntl modules: other threads of the test run keep theirs.
+    monkeypatch.setattr(queue_module, "time", types.SimpleNamespace(monotonic=lambda: clock[0], sleep=fake_sleep))
+    monkeypatch.setattr(
+        queue_module, "fcntl", types.SimpleNamespace(flock=fake_flock, LOCK_EX=fcntl.LOCK_EX, LOCK_NB=fcntl.LOCK_NB)
+    )
     with open(tmp_path / "lock", "ab") as handle:
         assert queue_module._lock_file(handle, deadline=clock[0] + 10) is True
     short = [pause for pause in pauses if pause == 0.00005]
