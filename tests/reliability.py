@@ -461,21 +461,26 @@ def raw_http(url, data, *, timeout=5.0, chunks=None, pause=0.0):
                 sock.sendall(chunk)
         except OSError:
             pass  # the server may answer and close before everything was sent
-        received = b""
-        try:
-            while True:
-                part = sock.recv(65536)
-                if not part:
-                    break
-                received += part
-                response = _parse_raw(received)
-                if response is not None:
-                    break
-        except OSError:
-            pass
-    response = _parse_raw(received, complete=True) or RawResponse(None)
+        response = read_raw_answer(sock)
     response.elapsed = time.monotonic() - started
     return response
+
+
+def read_raw_answer(sock):
+    """Read one answer from an open connection (RawResponse(None) when none came whole)."""
+    received = b""
+    try:
+        while True:
+            part = sock.recv(65536)
+            if not part:
+                break
+            received += part
+            response = _parse_raw(received)
+            if response is not None:
+                return response
+    except OSError:
+        pass
+    return _parse_raw(received, complete=True) or RawResponse(None)
 
 
 def _parse_raw(received, complete=False):

@@ -21,7 +21,7 @@ import requests
 from groove_compat.server import GrooveThreadWorker
 
 from conftest import TRACK_A, TRACK_B, UNKNOWN_TRACK, seeded_database
-from reliability import ROUTES, ServerProcess, parse_groove_answer, raw_http, snapshot
+from reliability import ROUTES, ServerProcess, parse_groove_answer, raw_http, read_raw_answer, snapshot
 
 ADD = ROUTES[0]
 
@@ -310,12 +310,8 @@ def test_connections_that_hold_threads_are_spread_over_the_workers(tmp_path):
             for connection in connections:
                 connection.sendall(body)
             for connection in connections:
-                answer = b""
-                while b"\r\n\r\n" not in answer:
-                    part = connection.recv(65536)
-                    assert part, answer
-                    answer += part
-                assert answer.startswith(b"HTTP/1.1 200 "), answer
+                answer = read_raw_answer(connection)
+                assert answer.status == 200, answer
         finally:
             for connection in connections:
                 connection.close()
