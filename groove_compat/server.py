@@ -284,7 +284,8 @@ class GunicornServer(BaseApplication):
 
 
 def _steady_memory():
-    """Fix glibc's mmap threshold at 128 KiB (best effort; glibc only).
+    """Settle the master's heap before the workers fork: glibc's mmap threshold fixed at 128 KiB, at most
+    two malloc arenas, the heap collected and trimmed (best effort; glibc only).
 
     glibc raises the threshold each time a large block is freed, after which request bodies of up to a
     megabyte and their parsed forms come from the heap and stay resident once freed: a worker's RSS then
