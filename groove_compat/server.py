@@ -256,11 +256,40 @@ class GrooveThreadWorker(_GrooveWorkerMixin, ThreadWorker):
             self._queue_seen_at = now
         return now - self._queue_seen_at >= self.accept_delay
 
+    # After answering on a kept-alive connection, a thread waits this long for the connection's next request
+    # and serves it itself, instead of handing the connection back to the main thread's poller, which hands
+    # it to a thread again once the request arrives: two trips through the main thread per request (a pipe
+    # write, a wake-up, a poller registration each way). A client that sends its requests back to back (a
+    # batch importer, a load generator) mostly has its next request in by then. Not while other connections
+    # wait for a thread, and not once the worker is stopping. Measured (benchmark server, c8, 3 rounds
+    # alternated): new adds 722 vs 689/s, re-adds 1,328 vs 1,269/s, server CPU per new add 2.28 vs 2.41 ms;
+    # c32 alike (connections wait there, so threads do not linger).
+    keepalive_linger = 0.001
+
     def handle(self, conn):
         if not conn.initialized and not conn.data_ready and not conn.wait_for_data(self.first_data_wait):
             return _DEFER
-        conn.sock = self._deadline_socket(conn.sock)
-        return super().handle(conn)
+        while True:
+            conn.sock = self._deadline_socket(conn.sock)
+            keepalive = super().handle(conn)
+            if keepalive is not True or not self._next_request_is_mine(conn):
+                return keepalive
+
+    def _next_request_is_mine(self, conn):
+        """Whether this thread serves the connection's next request itself: it is already read ahead or
+        arrives within ``keepalive_linger``, no other connection waits for a thread, the worker is not
+        stopping. Runs on a request thread; ``_in_flight`` is the main thread's count, read without a lock
+        (an int: at worst one hand-off more or fewer)."""
+        if not self.alive or self._in_flight > self.cfg.threads:
+            return False
+        if conn.parser.unreader.buf.getvalue():
+            return True
+        try:
+            poll = select.poll()  # not select(): descriptors past 1023 are possible with many connections
+            poll.register(conn.sock.fileno(), select.POLLIN)
+            return bool(poll.poll(self.keepalive_linger * 1000))
+        except (OSError, ValueError):  # a socket closed meanwhile: the poller's path closes it
+            return False
 
     def handle_request(self, req, conn):
         if isinstance(conn.sock, DeadlineSocket):
