@@ -78,6 +78,49 @@ def test_the_bucket_refills_at_the_configured_rate(limited_app, alice):
     assert [limiter.take(99, now=start + 100) for _ in range(6)][-1] > 0  # refills to the burst, not past it
 
 
+def test_the_threads_of_a_process_share_one_limiter_connection_and_count_every_take(limited_app):
+    """Takes from many threads at once all count (none lost, none doubled) through one connection."""
+    limiter = limited_app.extensions["groove_compat.rate_limiter"]
+    start = 2_000_000.0
+    connections, waits, lock = set(), [], threading.Lock()
+
+    def take_some():
+        for _ in range(3):
+            wait = limiter.take(77, now=start)
+            with lock:
+                waits.append(wait)
+                connections.add(id(limiter.connection))
+
+    threads = [threading.Thread(target=take_some) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(connections) == 1
+    assert sorted(waits)[:5] == [0.0] * 5 and all(wait > 0 for wait in sorted(waits)[5:])  # the burst of 5, then refused
+
+
+def test_a_forked_process_opens_its_own_limiter_connection(limited_app):
+    limiter = limited_app.extensions["groove_compat.rate_limiter"]
+    assert limiter.take(55, now=3_000_000.0) == 0.0
+    parent_connection = limiter.connection
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: a take works and uses a connection of its own
+        try:
+            ok = limiter.take(55, now=3_000_000.0) == 0.0 and limiter.connection is not parent_connection
+            os.write(writer, b"1" if ok else b"0")
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    assert os.read(reader, 1) == b"1"
+    os.close(reader)
+    os.close(writer)
+    assert limiter.connection is parent_connection
+    # Both takes were counted in the one shared file: 5 burst tokens, 2 spent.
+    assert [limiter.take(55, now=3_000_000.0) for _ in range(4)] == [0.0, 0.0, 0.0, pytest.approx(1.0)]
+
+
 def test_unauthenticated_requests_do_not_spend_a_credential_bucket(limited_app, alice):
     client = limited_app.test_client()
     for _ in range(10):
