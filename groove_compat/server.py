@@ -209,8 +209,8 @@ class GrooveThreadWorker(_GrooveWorkerMixin, ThreadWorker):
     # worker is busy, the listen queue must not wait behind the kept-alive connections' next requests for
     # ever: once the queue has held a connection for ``accept_delay`` since this worker last accepted (no
     # free thread anywhere took it), a busy worker takes one too, and the next waits afresh. The gate is
-    # decided before every wait of the run loop, and a busy worker that sees the queue waiting wakes after
-    # ``accept_delay`` to look again. Only the worker's main thread runs these methods: no lock needed.
+    # decided before every wait of the run loop, and a busy worker wakes every ``accept_delay`` to look at
+    # the queue. Only the worker's main thread runs these methods: no lock needed.
     accept_delay = 0.005
     _in_flight = 0
     _queue_seen_at = None
@@ -232,7 +232,10 @@ class GrooveThreadWorker(_GrooveWorkerMixin, ThreadWorker):
     def wait_for_and_dispatch_events(self, timeout):
         if self.alive:  # stopping: run() has turned accepting off for good
             self.set_accept_enabled(self.nr_conns < self.worker_connections)
-            if self._queue_seen_at is not None and not self._accepting:
+            if not self._accepting and self._in_flight >= self.cfg.threads:
+                # Every thread busy, and they may keep their connections for many requests (see
+                # keepalive_linger): nothing else need wake this loop, so it looks at the listen queue
+                # every accept_delay itself.
                 timeout = min(timeout, self.accept_delay)
         super().wait_for_and_dispatch_events(timeout)
 

@@ -11,6 +11,7 @@ import json
 import os
 import selectors
 import socket
+import sqlite3
 import threading
 import time
 import types
@@ -82,21 +83,23 @@ def test_the_threads_of_a_process_share_one_limiter_connection_and_count_every_t
     """Takes from many threads at once all count (none lost, none doubled) through one connection."""
     limiter = limited_app.extensions["groove_compat.rate_limiter"]
     start = 2_000_000.0
-    connections, waits, lock = set(), [], threading.Lock()
+    connections, waits, lock = [], [], threading.Lock()
 
     def take_some():
         for _ in range(3):
             wait = limiter.take(77, now=start)
+            with limiter._writers.turn():  # where take uses it
+                connection = limiter.connection
             with lock:
                 waits.append(wait)
-                connections.add(id(limiter.connection))
+                connections.append(connection)
 
     threads = [threading.Thread(target=take_some) for _ in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert len(connections) == 1
+    assert all(connection is connections[0] for connection in connections)
     assert sorted(waits)[:5] == [0.0] * 5 and all(wait > 0 for wait in sorted(waits)[5:])  # the burst of 5, then refused
 
 
@@ -107,18 +110,32 @@ def test_a_forked_process_opens_its_own_limiter_connection(limited_app):
     reader, writer = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: a take works and uses a connection of its own
+        answer = b"0"
         try:
-            ok = limiter.take(55, now=3_000_000.0) == 0.0 and limiter.connection is not parent_connection
-            os.write(writer, b"1" if ok else b"0")
+            if limiter.take(55, now=3_000_000.0) == 0.0 and limiter.connection is not parent_connection:
+                answer = b"1"
         finally:
+            os.write(writer, answer)
             os._exit(0)
-    os.waitpid(pid, 0)
-    assert os.read(reader, 1) == b"1"
+    os.close(writer)  # the child's end alone is left: a child that died early reads as end of file, not a hang
+    _, status = os.waitpid(pid, 0)
+    assert os.read(reader, 1) == b"1" and status == 0
     os.close(reader)
-    os.close(writer)
     assert limiter.connection is parent_connection
     # Both takes were counted in the one shared file: 5 burst tokens, 2 spent.
     assert [limiter.take(55, now=3_000_000.0) for _ in range(4)] == [0.0, 0.0, 0.0, pytest.approx(1.0)]
+
+
+def test_a_broken_bucket_file_lets_requests_through_and_the_next_take_reconnects(limited_app, caplog):
+    limiter = limited_app.extensions["groove_compat.rate_limiter"]
+    start = 4_000_000.0
+    assert limiter.take(33, now=start) == 0.0
+    with sqlite3.connect(limiter.path) as other:  # the table disappears under the open connection
+        other.execute("DROP TABLE buckets")
+    assert limiter.take(33, now=start) == 0.0  # fails open
+    assert "rate limiter unavailable" in caplog.text
+    # A new connection recreates the table: the bucket starts afresh and counts again.
+    assert [limiter.take(33, now=start) for _ in range(6)] == [0.0] * 5 + [pytest.approx(1.0)]
 
 
 def test_unauthenticated_requests_do_not_spend_a_credential_bucket(limited_app, alice):
@@ -455,6 +472,24 @@ def test_a_busy_worker_looks_again_after_the_delay_not_after_the_loop_timeout():
         worker.wait_for_and_dispatch_events(1.0)
         assert len(accepted) == 1
         accepted[0].close()
+
+
+def test_a_busy_worker_sees_a_connection_that_arrives_while_it_waits():
+    """Its threads may keep their connections for many requests (the keep-alive linger), so nothing else
+    wakes a busy worker's loop: it looks at the queue every accept_delay, not once a second."""
+    with listener_and_worker(in_flight=2) as (listener, worker, connect):
+        accepted = []
+        worker.accept = lambda listener: accepted.append(listener.accept()[0])
+        arrival = threading.Timer(0.05, connect)
+        arrival.start()
+        started = time.monotonic()
+        while not accepted and time.monotonic() - started < 3.0:
+            worker.wait_for_and_dispatch_events(1.0)
+        elapsed = time.monotonic() - started
+        arrival.join()
+        assert len(accepted) == 1
+        accepted[0].close()
+        assert elapsed < 0.5  # 1 s and more when the loop waited out gunicorn's timeout
 
 
 def test_sync_workers_also_cut_a_slow_client_off_at_the_deadline(tmp_path):

@@ -63,21 +63,34 @@ class RateLimiter:
         now = time.time() if now is None else now
         try:
             with self._writers.turn():  # queued: SQLite's busy handler would sleep up to 100 ms per retry
-                allowed, tokens = self.connection.execute(
-                    _TAKE, {"key": key, "burst": self.burst, "rate": self.rate, "now": now}
-                ).fetchone()
+                connection = self.connection
+                try:
+                    allowed, tokens = connection.execute(
+                        _TAKE, {"key": key, "burst": self.burst, "rate": self.rate, "now": now}
+                    ).fetchone()
+                except sqlite3.Error:
+                    self._drop(connection)  # the next take opens a new one
+                    raise
         except sqlite3.Error as error:
-            # The limiter protects the service; it must not take it down. Fail open, and say so; the next
-            # take opens a new connection.
+            # The limiter protects the service; it must not take it down. Fail open, and say so. (A turn
+            # not had in time lands here too, and leaves the connection to the threads that have it.)
             log.warning("rate limiter unavailable (%s): request allowed", error)
-            self._state = None
             return 0.0
         if allowed:
             return 0.0
         return (1.0 - tokens) / self.rate if self.rate > 0 else 60.0
 
+    def _drop(self, connection):
+        if self._state is not None and self._state[1] is connection:
+            self._state = None
+        try:
+            connection.close()
+        except sqlite3.Error:
+            pass
+
     def close(self):
-        state = self._state
-        if state is not None and state[0] == os.getpid():
-            state[1].close()
-        self._state = None
+        with self._writers.turn():  # never while another thread's take uses the connection
+            state = self._state
+            if state is not None and state[0] == os.getpid():
+                self._drop(state[1])
+            self._state = None
