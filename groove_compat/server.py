@@ -232,12 +232,20 @@ class GrooveThreadWorker(_GrooveWorkerMixin, ThreadWorker):
     def wait_for_and_dispatch_events(self, timeout):
         if self.alive:  # stopping: run() has turned accepting off for good
             self.set_accept_enabled(self.nr_conns < self.worker_connections)
-            if not self._accepting and self._in_flight >= self.cfg.threads:
+            if self.nr_conns < self.worker_connections and not self._accepting and self._in_flight >= self.cfg.threads:
                 # Every thread busy, and they may keep their connections for many requests (see
                 # keepalive_linger): nothing else need wake this loop, so it looks at the listen queue
                 # every accept_delay itself.
                 timeout = min(timeout, self.accept_delay)
         super().wait_for_and_dispatch_events(timeout)
+
+    def is_parent_alive(self):
+        # gunicorn leaves its run loop without clearing ``alive`` when the master is gone; cleared here, so
+        # that the stopping loop after it does not turn accepting back on (see wait_for_and_dispatch_events).
+        if super().is_parent_alive():
+            return True
+        self.alive = False
+        return False
 
     def set_accept_enabled(self, enabled):
         if enabled and self._in_flight >= self.cfg.threads:

@@ -492,6 +492,28 @@ def test_a_busy_worker_sees_a_connection_that_arrives_while_it_waits():
         assert elapsed < 0.5  # 1 s and more when the loop waited out gunicorn's timeout
 
 
+def test_a_worker_whose_master_is_gone_stops_accepting_for_good():
+    """gunicorn leaves the run loop when the master is gone without clearing ``alive``; the stopping loop
+    after it must not turn accepting back on and take new connections it is about to cut."""
+    with listener_and_worker(in_flight=0) as (listener, worker, connect):
+        worker.ppid = -1  # not our parent: the master is gone
+        worker.log = types.SimpleNamespace(info=lambda *arguments: None)
+        assert worker.is_parent_alive() is False
+        assert worker.alive is False
+        connect()
+        worker.wait_for_and_dispatch_events(0)
+        assert worker._accepting is False and not listening(worker)
+
+
+def test_a_worker_at_its_connection_limit_does_not_wake_to_look_at_the_queue():
+    """It could not accept anyway: it waits for its own events, not every accept_delay."""
+    with listener_and_worker(in_flight=2) as (listener, worker, connect):
+        worker.nr_conns = worker.worker_connections
+        started = time.monotonic()
+        worker.wait_for_and_dispatch_events(0.3)
+        assert time.monotonic() - started >= 0.25
+
+
 def test_sync_workers_also_cut_a_slow_client_off_at_the_deadline(tmp_path):
     """With ``--threads 1`` (sync workers) the deadline holds too, though each slow client then holds a
     whole worker process until it passes: threaded workers are the default for that reason."""

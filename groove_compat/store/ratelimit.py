@@ -89,8 +89,8 @@ class RateLimiter:
             pass
 
     def close(self):
-        with self._writers.turn():  # never while another thread's take uses the connection
-            state = self._state
-            if state is not None and state[0] == os.getpid():
-                self._drop(state[1])
-            self._state = None
+        """Close this process's connection; only when no take is running (a process that is stopping)."""
+        state = self._state
+        if state is not None and state[0] == os.getpid():
+            self._drop(state[1])
+        self._state = None
