@@ -272,7 +272,7 @@ def _xml_object(element, type_name, depth):
             for item in child:
                 if len(item):  # an item holding an element
                     raise BodyError(f"The items of {member} must hold text, not elements")
-                append(None if item.get(_NIL) in ("true", "1") else (item.text or ""))
+                append(None if _is_nil(item) else (item.text or ""))
             result[member] = items
     return result
 
