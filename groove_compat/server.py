@@ -231,8 +231,9 @@ class GrooveThreadWorker(_GrooveWorkerMixin, ThreadWorker):
 
     def wait_for_and_dispatch_events(self, timeout):
         if self.alive:  # stopping: run() has turned accepting off for good
-            self.set_accept_enabled(self.nr_conns < self.worker_connections)
-            if self.nr_conns < self.worker_connections and not self._accepting and self._in_flight >= self.cfg.threads:
+            room = self.nr_conns < self.worker_connections
+            self.set_accept_enabled(room)
+            if room and not self._accepting and self._in_flight >= self.cfg.threads:
                 # Every thread busy, and they may keep their connections for many requests (see
                 # keepalive_linger): nothing else need wake this loop, so it looks at the listen queue
                 # every accept_delay itself.
