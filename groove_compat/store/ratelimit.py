@@ -87,10 +87,3 @@ class RateLimiter:
             connection.close()
         except sqlite3.Error:
             pass
-
-    def close(self):
-        """Close this process's connection; only when no take is running (a process that is stopping)."""
-        state = self._state
-        if state is not None and state[0] == os.getpid():
-            self._drop(state[1])
-        self._state = None
