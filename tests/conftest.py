@@ -129,6 +129,15 @@ class _QuietHandler(WSGIRequestHandler):
         pass
 
 
+def run_in_threads(function, count):
+    """Run ``function`` in ``count`` threads at once and wait for every one to end."""
+    threads = [threading.Thread(target=function) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
 @contextlib.contextmanager
 def serve_in_thread(app):
     """Serve a fake WSGI ``app`` on 127.0.0.1 in a thread; yields its base URL, stops it afterwards."""

@@ -8,12 +8,11 @@ plain reference implementation, on ordinary and hostile inputs, and end to end t
 import hashlib
 import json
 import random
-import threading
 import uuid
 
 import pytest
 
-from conftest import TRACK_A, TRACK_B, TRACK_C, UNKNOWN_TRACK
+from conftest import TRACK_A, TRACK_B, TRACK_C, UNKNOWN_TRACK, run_in_threads
 from groove_compat import ids
 from groove_compat.groove import codec
 from groove_compat.groove.contracts import NS_2013, NS_2016, NS_ARRAYS, NS_INSTANCE
@@ -194,11 +193,7 @@ def test_xml_lists_read_in_many_threads_at_once_read_alike():
                 if read_track_ids(body) != expected:
                     failures.append(body)
 
-    threads = [threading.Thread(target=read_many) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_in_threads(read_many, 4)
     assert failures == []
 
 

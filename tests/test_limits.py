@@ -21,7 +21,7 @@ import requests
 
 from groove_compat.server import GrooveThreadWorker
 
-from conftest import TRACK_A, TRACK_B, UNKNOWN_TRACK, seeded_database
+from conftest import TRACK_A, TRACK_B, UNKNOWN_TRACK, run_in_threads, seeded_database
 from reliability import ROUTES, ServerProcess, parse_groove_answer, raw_http, read_raw_answer, snapshot
 
 ADD = ROUTES[0]
@@ -94,11 +94,7 @@ def test_the_threads_of_a_process_share_one_limiter_connection_and_count_every_t
                 waits.append(wait)
                 connections.append(connection)
 
-    threads = [threading.Thread(target=take_some) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_in_threads(take_some, 4)
     assert all(connection is connections[0] for connection in connections)
     assert sorted(waits)[:5] == [0.0] * 5 and all(wait > 0 for wait in sorted(waits)[5:])  # the burst of 5, then refused
 

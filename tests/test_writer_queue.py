@@ -12,6 +12,8 @@ import pytest
 from groove_compat.store import Store
 from groove_compat.store.queue import WriterQueue
 
+from conftest import run_in_threads
+
 
 def _hold_a_turn(path, acquired, released_at, hold):
     queue = WriterQueue(path, timeout=10)
@@ -59,11 +61,7 @@ def test_threads_of_a_process_take_turns_one_at_a_time(tmp_path):
                 with lock:
                     inside[0] -= 1
 
-    threads = [threading.Thread(target=write) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_in_threads(write, 6)
     assert most[0] == 1
 
 
@@ -118,11 +116,7 @@ def test_threads_starting_their_first_write_together_share_one_queue(tmp_path):
         start.wait()
         states.append(queue._for_this_process())
 
-    threads = [threading.Thread(target=first_write) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_in_threads(first_write, 8)
     assert len({id(state) for state in states}) == 1
 
 
