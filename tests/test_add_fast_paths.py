@@ -308,6 +308,32 @@ def test_a_batch_of_entry_ids_is_the_entry_ids_one_by_one():
 # The store's append
 
 
+@pytest.mark.parametrize("count", [1, 2, 100, 1_500])
+def test_batch_look_ups_answer_each_id_whatever_the_order(store, alice, count):
+    """The catalog look-up and the presence check answer in one row; each GUID still gets its own track."""
+    generator = random.Random(count)
+    guids = [generator.randbytes(16) for _ in range(count)]
+    store.upsert_tracks([(1, guid, f"t{n}", None, None, None, None, None) for n, guid in enumerate(guids)])
+    expected = {}  # one query per GUID
+    for guid in guids:
+        (track_id,) = store.connection.execute("SELECT id FROM tracks WHERE guid = ?", (guid,)).fetchone()
+        expected[guid] = track_id
+    unknown = [generator.randbytes(16) for _ in range(count)]
+    asked = guids + unknown
+    generator.shuffle(asked)
+    assert store.tracks_by_guid(organization_id=1, guids=asked) == expected
+    assert store.tracks_by_guid(organization_id=1, guids=unknown) == {}
+    assert store.tracks_by_guid(organization_id=2, guids=guids) == {}  # another organization's catalog
+    library_id = store.user(alice.user_id)["library_id"]
+    track_ids = list(expected.values())
+    stored = track_ids[::2]
+    with store.transaction():
+        store.append_entries(collection_id=library_id, user_id=alice.user_id, track_ids=stored, capacity=50_000)
+    generator.shuffle(track_ids)
+    assert store.present_entries(collection_id=library_id, track_ids=track_ids + [-1]) == set(stored)
+    assert store.present_entries(collection_id=library_id + 1000, track_ids=track_ids) == set()
+
+
 @pytest.mark.parametrize("count, capacity", [(1, 50_000), (100, 50_000), (250, 50_000), (100, 130), (100, 30), (3, 30)])
 def test_append_entries_positions_counters_and_capacity(store, alice, count, capacity):
     user = store.user(alice.user_id)

@@ -15,6 +15,8 @@ import sqlite3
 import threading
 import time
 
+import orjson
+
 from . import keys, schema
 from .queue import WriterQueue
 from .schema import BROWSE_INDEXES as INDEX_COLUMNS
@@ -38,6 +40,21 @@ _ENTRY_COLUMNS = ("position", "added_at", "track_id", "guid", "title", "artist",
 
 def _placeholders(count):
     return ",".join("?" * count)
+
+
+# The batch look-ups answer in one row, their ids as JSON arrays, not in a row per track: every row a cursor
+# steps releases and retakes the GIL, and under load each release can hand the interpreter to another of the
+# worker's threads. Measured over HTTP (c8, 2 workers of 4 threads, alternated): new adds 729 vs 679/s and
+# 2.26 vs 2.37 ms of server CPU each, re-adds 1,356 vs 1,226/s; in-process (one thread) only 35 us less.
+@functools.lru_cache(maxsize=128)  # batch sizes in use; a statement text per size
+def _tracks_by_guid_statement(count):
+    """The catalog look-up of ``count`` GUIDs (bound first, then the organization): the position and the
+    track id of each GUID found, as two JSON arrays in step."""
+    wanted = ", ".join(f"({position}, ?)" for position in range(count))
+    return (
+        f"SELECT json_group_array(wanted.column1), json_group_array(tracks.id) FROM (VALUES {wanted}) AS wanted"
+        " JOIN tracks ON tracks.organization_id = ? AND tracks.guid = wanted.column2"
+    )
 
 
 _INSERT_ROWS = 100  # rows per INSERT statement: at most 100 distinct statement texts in the statement cache
@@ -443,11 +460,11 @@ class Store:
         if not guids:
             return {}
         guids = list(guids)
-        rows = self.connection.execute(
-            f"SELECT guid, id FROM tracks WHERE organization_id = ? AND guid IN ({_placeholders(len(guids))})",
-            [organization_id, *guids],
-        )
-        return dict(rows)
+        positions, track_ids = self.connection.execute(
+            _tracks_by_guid_statement(len(guids)), [*guids, organization_id]
+        ).fetchone()
+        # The positions say which GUID each id belongs to, whatever order SQLite joined the rows in.
+        return {guids[position]: track_id for position, track_id in zip(orjson.loads(positions), orjson.loads(track_ids))}
 
     def tracks_by_isrc(self, *, organization_id, isrcs):
         """``{isrc: [(track_id, guid), ...]}`` for the given ISRCs in the organization's catalog (one query)."""
@@ -526,13 +543,12 @@ class Store:
         if not track_ids:
             return set()
         track_ids = list(track_ids)
-        return {
-            row[0]
-            for row in self.connection.execute(
-                f"SELECT track_id FROM entries WHERE collection_id = ? AND track_id IN ({_placeholders(len(track_ids))})",
-                [collection_id, *track_ids],
-            )
-        }
+        (present,) = self.connection.execute(
+            f"SELECT json_group_array(track_id) FROM entries WHERE collection_id = ?"
+            f" AND track_id IN ({_placeholders(len(track_ids))})",
+            [collection_id, *track_ids],
+        ).fetchone()
+        return set(orjson.loads(present))
 
     def remove_entries(self, *, collection_id, user_id, track_ids):
         """Remove tracks from a collection inside the caller's transaction; returns the set removed.
