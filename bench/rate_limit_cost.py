@@ -1,6 +1,6 @@
 """What the per-credential rate limit costs per request.
 
-1. ``RateLimiter.take`` alone, on a bucket file in a temporary folder (one UPSERT, synchronous OFF).
+1. ``RateLimiter.take`` alone, on a bucket file in a temporary folder (one block read, one slot written).
 2. The add endpoint in process (Flask test client, an add of a track already present, so no main-database
    write): with the limiter on (a limit too high to refuse anything) and off, interleaved.
 

@@ -79,36 +79,34 @@ def test_the_bucket_refills_at_the_configured_rate(limited_app, alice):
     assert [limiter.take(99, now=start + 100) for _ in range(6)][-1] > 0  # refills to the burst, not past it
 
 
-def test_the_threads_of_a_process_share_one_limiter_connection_and_count_every_take(limited_app):
-    """Takes from many threads at once all count (none lost, none doubled) through one connection."""
+def test_the_threads_of_a_process_share_one_descriptor_and_count_every_take(limited_app):
+    """Takes from many threads at once all count (none lost, none doubled) through one open file."""
     limiter = limited_app.extensions["groove_compat.rate_limiter"]
     start = 2_000_000.0
-    connections, waits, lock = [], [], threading.Lock()
+    descriptors, waits, lock = [], [], threading.Lock()
 
     def take_some():
         for _ in range(3):
             wait = limiter.take(77, now=start)
-            with limiter._writers.turn():  # where take uses it
-                connection = limiter.connection
             with lock:
                 waits.append(wait)
-                connections.append(connection)
+                descriptors.append(limiter._state)
 
     run_in_threads(take_some, 4)
-    assert all(connection is connections[0] for connection in connections)
+    assert len(set(descriptors)) == 1
     assert sorted(waits)[:5] == [0.0] * 5 and all(wait > 0 for wait in sorted(waits)[5:])  # the burst of 5, then refused
 
 
-def test_a_forked_process_opens_its_own_limiter_connection(limited_app):
+def test_a_forked_process_opens_the_bucket_file_itself_and_counts_in_it(limited_app):
     limiter = limited_app.extensions["groove_compat.rate_limiter"]
     assert limiter.take(55, now=3_000_000.0) == 0.0
-    parent_connection = limiter.connection
+    parent_state = limiter._state
     reader, writer = os.pipe()
     pid = os.fork()
-    if pid == 0:  # the child: a take works and uses a connection of its own
+    if pid == 0:  # the child: a take works and uses a descriptor of its own
         answer = b"0"
         try:
-            if limiter.take(55, now=3_000_000.0) == 0.0 and limiter.connection is not parent_connection:
+            if limiter.take(55, now=3_000_000.0) == 0.0 and limiter._state[0] == os.getpid():
                 answer = b"1"
         finally:
             os.write(writer, answer)
@@ -117,21 +115,97 @@ def test_a_forked_process_opens_its_own_limiter_connection(limited_app):
     _, status = os.waitpid(pid, 0)
     assert os.read(reader, 1) == b"1" and status == 0
     os.close(reader)
-    assert limiter.connection is parent_connection
+    assert limiter._state == parent_state
     # Both takes were counted in the one shared file: 5 burst tokens, 2 spent.
     assert [limiter.take(55, now=3_000_000.0) for _ in range(4)] == [0.0, 0.0, 0.0, pytest.approx(1.0)]
 
 
-def test_a_broken_bucket_file_lets_requests_through_and_the_next_take_reconnects(limited_app, caplog):
-    limiter = limited_app.extensions["groove_compat.rate_limiter"]
+def _limiter(path, **settings):
+    from groove_compat.store.ratelimit import RateLimiter
+
+    return RateLimiter(path, **dict({"per_minute": 60, "burst": 5}, **settings))
+
+
+def test_a_bucket_file_cut_short_under_the_limiter_is_laid_out_again(tmp_path):
+    limiter = _limiter(tmp_path / "buckets")
     start = 4_000_000.0
-    assert limiter.take(33, now=start) == 0.0
-    with sqlite3.connect(limiter.path) as other:  # the table disappears under the open connection
-        other.execute("DROP TABLE buckets")
-    assert limiter.take(33, now=start) == 0.0  # fails open
-    assert "rate limiter unavailable" in caplog.text
-    # A new connection recreates the table: the bucket starts afresh and counts again.
+    assert [limiter.take(33, now=start) for _ in range(5)] == [0.0] * 5
+    os.truncate(limiter.path, 100)
+    # The bucket starts afresh and counts again.
     assert [limiter.take(33, now=start) for _ in range(6)] == [0.0] * 5 + [pytest.approx(1.0)]
+    assert os.path.getsize(limiter.path) == 64 + 1024 * 512
+
+
+@pytest.mark.parametrize("former", ["sqlite", "garbage", "empty"])
+def test_a_file_of_another_format_is_replaced_by_empty_buckets(tmp_path, former):
+    path = tmp_path / "buckets"
+    if former == "sqlite":  # the bucket file of an earlier release
+        with sqlite3.connect(path) as earlier:
+            earlier.execute("CREATE TABLE buckets (key INTEGER PRIMARY KEY, tokens REAL, updated REAL, allowed INTEGER)")
+    else:
+        path.write_bytes(os.urandom(5000) if former == "garbage" else b"")
+    limiter = _limiter(path)
+    assert [limiter.take(1, now=5_000_000.0) for _ in range(6)] == [0.0] * 5 + [pytest.approx(1.0)]
+    assert path.read_bytes().startswith(b"groove-compat token buckets")
+
+
+def test_an_unusable_bucket_file_lets_requests_through_and_says_so(tmp_path, caplog):
+    path = tmp_path / "buckets"
+    path.mkdir()  # not a file at all
+    limiter = _limiter(path)
+    assert [limiter.take(1, now=6_000_000.0) for _ in range(10)] == [0.0] * 10
+    assert "rate limiter unavailable" in caplog.text
+
+
+def test_an_unreadable_slot_counts_as_a_full_bucket(tmp_path):
+    from groove_compat.store import ratelimit
+
+    limiter = _limiter(tmp_path / "buckets")
+    assert [limiter.take(8, now=7_000_000.0) for _ in range(5)] == [0.0] * 5
+    # Overwrite the credential's slot with NaNs, as a torn or foreign write might leave it.
+    offset = 64 + ratelimit._block_of(8) * 512
+    block = bytearray(os.pread(os.open(limiter.path, os.O_RDONLY), 512, offset))
+    slot = next(index for index in range(21) if ratelimit._SLOT.unpack_from(block, index * 24)[0] == 8)
+    with open(limiter.path, "r+b") as file:
+        file.seek(offset + slot * 24)
+        file.write(ratelimit._SLOT.pack(8, float("nan"), float("nan")))
+    assert [limiter.take(8, now=7_000_000.0) for _ in range(6)] == [0.0] * 5 + [pytest.approx(1.0)]
+
+
+def _keys_in_one_block(count):
+    from groove_compat.store import ratelimit
+
+    keys = [key for key in range(1, 200_000) if ratelimit._block_of(key) == 7]
+    assert len(keys) >= count
+    return keys[:count]
+
+
+def test_a_full_block_forgets_the_bucket_counted_longest_ago(tmp_path):
+    """Slots are per block; with every slot of a block holding a bucket still refilling, a new credential
+    takes the slot of the one counted longest ago, and every other bucket keeps its count."""
+    limiter = _limiter(tmp_path / "buckets", per_minute=1)  # a token a minute: nothing refills in the test
+    keys = _keys_in_one_block(22)
+    start = 8_000_000.0
+    for offset, key in enumerate(keys[:21]):
+        assert [limiter.take(key, now=start + offset) for _ in range(3)] == [0.0] * 3
+    assert limiter.take(keys[0], now=start + 25) == 0.0  # keys[1] is now the one counted longest ago
+    assert limiter.take(keys[21], now=start + 30) == 0.0  # and gives up its slot
+    assert [limiter.take(keys[1], now=start + 31) for _ in range(5)] == [0.0] * 5  # a full bucket (keys[2] out)
+    for offset, key in list(enumerate(keys))[3:21]:  # 2 tokens left each, plus a minute's token pro rata
+        assert [limiter.take(key, now=start + 32) for _ in range(3)] == [0.0, 0.0, pytest.approx(28 + offset)]
+    assert limiter.take(keys[0], now=start + 32) == 0.0  # 1 token left of the burst of 5
+
+
+def test_a_refilled_bucket_gives_up_its_slot_before_a_refilling_one(tmp_path):
+    limiter = _limiter(tmp_path / "buckets", per_minute=60)  # a token a second
+    keys = _keys_in_one_block(22)
+    start = 9_000_000.0
+    for key in keys[1:21]:
+        assert [limiter.take(key, now=start) for _ in range(5)] == [0.0] * 5  # empty: 5 s to refill
+    assert limiter.take(keys[0], now=start + 1) == 0.0  # refilled a second later, at start + 2
+    assert limiter.take(keys[21], now=start + 2.5) == 0.0  # takes keys[0]'s slot, not the stalest one's
+    for key in keys[1:21]:  # nobody else's count was lost: 2.5 tokens back each
+        assert [limiter.take(key, now=start + 2.5) for _ in range(3)] == [0.0, 0.0, pytest.approx(0.5)]
 
 
 def test_unauthenticated_requests_do_not_spend_a_credential_bucket(limited_app, alice):

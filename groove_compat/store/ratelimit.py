@@ -1,36 +1,42 @@
-"""Per-credential token buckets shared by every worker process, in a small SQLite file of their own.
+"""Per-credential token buckets shared by every worker process, in a small file of their own.
 
 The buckets live beside the main database, not in it, so taking a token never waits for the main
-database's write lock. The file is throw-away state: ``synchronous = OFF`` (a crash may forget a few
-recent takes, which only makes the limit briefly more lenient) and no migrations (it is recreated when
-missing). One take is one UPSERT statement in autocommit mode: atomic across processes.
+database's write lock. The file is throw-away state, read and written in place: a header, then blocks of
+fixed-size slots, one slot per credential whose bucket is in use. A take reads the credential's block and
+writes back one slot, both inside a ``WriterQueue`` turn (a thread lock, and an ``flock`` across
+processes): two system calls for the data, where an SQLite UPSERT made a transaction on a file of its own.
+A take costs 4.8 us instead of 10.9 (``bench/rate_limit_cost.py``); over HTTP (c8 new adds, alternated) the
+SQLite limiter cost 5% of the rate (686 vs 722/s with the limit off), this one 2% (709/s).
+
+Nothing is synced to disk: a crash may forget recent takes, which only makes the limit briefly more
+lenient. A file that is missing, short or of another format (an older SQLite bucket file) is laid out
+afresh, every bucket full.
 """
 
 import logging
+import math
 import os
 import sqlite3
+import struct
 import time
 
 from .queue import WriterQueue
 
 log = logging.getLogger("groove_compat.errors")
 
-_SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS buckets ("
-    " key INTEGER PRIMARY KEY, tokens REAL NOT NULL, updated REAL NOT NULL, allowed INTEGER NOT NULL)"
-)
+_MAGIC = b"groove-compat token buckets v1\n\0"
+_HEADER = 64  # bytes before the first block
+_SLOT = struct.Struct("<qdd")  # credential key, tokens, when they were counted (0.0: an empty slot)
+_SLOTS_PER_BLOCK = 21  # 504 bytes: a block is read in one 512-byte pread
+_BLOCK = 512
+_BLOCKS = 1024  # 21,504 slots in a 512 KiB file
+_BLOCK_SLOTS = struct.Struct("<" + "qdd" * _SLOTS_PER_BLOCK)
+_FILE_SIZE = _HEADER + _BLOCKS * _BLOCK
 
-# A bucket holds at most ``burst`` tokens and refills at ``rate`` tokens per second; a request takes one.
-# ``refilled`` is written out twice because SQLite's UPDATE sees only the old row in every SET expression.
-_TAKE = """
-INSERT INTO buckets (key, tokens, updated, allowed) VALUES (:key, :burst - 1, :now, 1)
-ON CONFLICT (key) DO UPDATE SET
-    tokens = min(:burst, tokens + max(:now - updated, 0) * :rate)
-             - (min(:burst, tokens + max(:now - updated, 0) * :rate) >= 1),
-    allowed = (min(:burst, tokens + max(:now - updated, 0) * :rate) >= 1),
-    updated = :now
-RETURNING allowed, tokens
-"""
+
+def _block_of(key):
+    # Credential ids are consecutive: a multiplicative hash spreads neighbours over the blocks.
+    return ((key * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF) >> 54  # the top 10 bits: 0 to 1023
 
 
 class RateLimiter:
@@ -41,49 +47,88 @@ class RateLimiter:
         self.rate = per_minute / 60.0
         self.burst = float(burst)
         self.busy_timeout = busy_timeout
-        self._state = None  # (pid, connection): one per process, made anew after a fork
+        self._state = None  # (pid, file descriptor): one per process, opened anew after a fork
         self._writers = WriterQueue(self.path, timeout=busy_timeout)
 
-    @property
-    def connection(self):
-        """This process's connection. Every take runs inside the writer queue's turn, one thread of the
-        process at a time, so the threads share one connection instead of opening one each (measured: a
-        worker of four threads 0.4 MiB smaller). Only ``take`` uses it, inside the turn."""
+    def _file(self):
+        """This process's descriptor of the bucket file, laid out if it is not yet. Only ``take`` calls it,
+        inside the turn."""
         state = self._state
         if state is None or state[0] != os.getpid():
-            connection = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False)
-            connection.execute("PRAGMA journal_mode = WAL")
-            connection.execute("PRAGMA synchronous = OFF")
-            connection.execute(_SCHEMA)
-            state = (os.getpid(), connection)
+            descriptor = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
+            try:
+                if os.pread(descriptor, len(_MAGIC), 0) != _MAGIC or os.fstat(descriptor).st_size != _FILE_SIZE:
+                    _lay_out(descriptor)
+            except OSError:
+                os.close(descriptor)
+                raise
+            state = (os.getpid(), descriptor)
             self._state = state
         return state[1]
 
     def take(self, key, *, now=None):
         now = time.time() if now is None else now
         try:
-            with self._writers.turn():  # queued: SQLite's busy handler would sleep up to 100 ms per retry
-                connection = self.connection
+            with self._writers.turn():  # one take at a time, across the threads and the processes
+                descriptor = self._file()
                 try:
-                    allowed, tokens = connection.execute(
-                        _TAKE, {"key": key, "burst": self.burst, "rate": self.rate, "now": now}
-                    ).fetchone()
-                except sqlite3.Error:
-                    self._drop(connection)  # the next take opens a new one
+                    allowed, tokens = self._take(descriptor, key, now)
+                except OSError:
+                    self._drop(descriptor)  # the next take opens the file again
                     raise
-        except sqlite3.Error as error:
+        except (OSError, sqlite3.Error) as error:
             # The limiter protects the service; it must not take it down. Fail open, and say so. (A turn
-            # not had in time lands here too, and leaves the connection to the threads that have it.)
+            # not had in time lands here too.)
             log.warning("rate limiter unavailable (%s): request allowed", error)
             return 0.0
         if allowed:
             return 0.0
         return (1.0 - tokens) / self.rate if self.rate > 0 else 60.0
 
-    def _drop(self, connection):
-        if self._state is not None and self._state[1] is connection:
+    def _take(self, descriptor, key, now):
+        block_offset = _HEADER + _block_of(key) * _BLOCK
+        block = os.pread(descriptor, _BLOCK, block_offset)
+        if len(block) != _BLOCK:  # cut short under us: lay the file out again, every bucket full
+            _lay_out(descriptor)
+            block = bytes(_BLOCK)
+        values = _BLOCK_SLOTS.unpack_from(block)
+        burst, rate = self.burst, self.rate
+        slot = tokens = None
+        stalest = stalest_time = None
+        for index in range(_SLOTS_PER_BLOCK):
+            slot_key, slot_tokens, counted = values[3 * index:3 * index + 3]
+            if counted == 0.0 or not (math.isfinite(slot_tokens) and math.isfinite(counted)):
+                if slot is None:
+                    slot, tokens = index, burst  # an empty (or unreadable) slot: a full bucket
+                continue
+            if slot_key == key:
+                slot, tokens = index, min(burst, slot_tokens + max(now - counted, 0.0) * rate)
+                break
+            if slot is None and slot_tokens + max(now - counted, 0.0) * rate >= burst:
+                slot, tokens = index, burst  # refilled by now: as good as empty
+            elif stalest_time is None or counted < stalest_time:
+                stalest, stalest_time = index, counted
+        if slot is None:
+            # Every slot holds a bucket still refilling: the one counted longest ago is forgotten (its
+            # credential gets a full bucket early). It takes more than 21 busy credentials in one block.
+            slot, tokens = stalest, burst
+        allowed = tokens >= 1.0
+        if allowed:
+            tokens -= 1.0
+        os.pwrite(descriptor, _SLOT.pack(key, tokens, now), block_offset + slot * _SLOT.size)
+        return allowed, tokens
+
+    def _drop(self, descriptor):
+        if self._state is not None and self._state[1] == descriptor:
             self._state = None
         try:
-            connection.close()
-        except sqlite3.Error:
+            os.close(descriptor)
+        except OSError:
             pass
+
+
+def _lay_out(descriptor):
+    """Write the header and empty blocks over whatever the file held."""
+    os.ftruncate(descriptor, 0)
+    os.ftruncate(descriptor, _FILE_SIZE)  # zeros: every slot empty
+    os.pwrite(descriptor, _MAGIC, 0)
