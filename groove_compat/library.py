@@ -166,16 +166,18 @@ def add_tracks(store, codec, caller, input_ids, *, capacity, collection_id=None,
     """
     target_id = caller.library_id if collection_id is None else collection_id
     parsed = _parse_items(codec, input_ids, (caller.library_id, target_id), max_id_length)
-    # First a read, which takes no write lock: a batch with nothing new to store (a re-add, a batch of bad
-    # ids) is answered from it and never waits for other writers. The write that follows uses the tracks
+    # First reads, which take no write lock: a batch with nothing new to store (a re-add, a batch of bad
+    # ids) is answered from them and never waits for other writers. The write that follows uses the tracks
     # resolved here: a catalog track keeps its row for good (imports update rows in place), and an ISRC that
-    # an import moves to another track in between resolves as it did when the add began.
-    with store.read_transaction():
-        if target_id != caller.library_id:
-            owned_collection(store, caller, target_id)
-        resolved, guid_of_track = _resolve_items(store, codec, caller, parsed)
-        wanted = list(dict.fromkeys(item for item in resolved if type(item) is not Outcome))
-        present = store.present_entries(collection_id=target_id, track_ids=wanted)
+    # an import moves to another track in between resolves as it did when the add began. The reads need no
+    # common snapshot (each statement has its own): the write checks the collection and presence again
+    # under the write lock. Without BEGIN and COMMIT around them a batch makes two statements fewer, each
+    # a release of the GIL that under load can hand the interpreter to another thread.
+    if target_id != caller.library_id:
+        owned_collection(store, caller, target_id)
+    resolved, guid_of_track = _resolve_items(store, codec, caller, parsed)
+    wanted = list(dict.fromkeys(item for item in resolved if type(item) is not Outcome))
+    present = store.present_entries(collection_id=target_id, track_ids=wanted)
     added = full = frozenset()
     if len(present) < len(wanted):
         with store.transaction():
