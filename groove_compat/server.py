@@ -50,17 +50,53 @@ class DeadlineSocket:
         self.in_application = False
         self.expired = False
         self.head = b""
+        self._holding = False
+        self._held = None
 
     def start_request(self):
         self.deadline = time.monotonic() + self._timeout
         self.in_application = False
         self.expired = False
         self.head = b""
+        self._holding = False
+        self._held = None
+
+    # gunicorn writes a response's head and its body with a ``sendall`` each: two system calls, two
+    # releases of the GIL and two TCP segments for the client to read. Held here, the head leaves with the
+    # body's first write. Measured (benchmark server and wrk load, c8, alternated in one invocation): new adds
+    # 731 vs 709/s (4 rounds), re-adds 1,333 vs 1,260/s, server CPU per re-add 1.40 vs 1.47 ms.
+    def hold_first_write(self):
+        """Keep the next ``sendall`` (a response's head) and send it with the one after it (the body)."""
+        self._holding = True
+
+    def sendall(self, data, *args):
+        if self._holding:
+            self._holding = False
+            self._held = data
+            return None
+        if self._held is not None:
+            data, self._held = self._held + data, None
+        return self._sock.sendall(data, *args)
+
+    def flush(self):
+        """Send what is held (a response with no body: its head alone)."""
+        self._holding = False
+        if self._held is not None:
+            held, self._held = self._held, None
+            self._sock.sendall(held)
+
+    def drop_held(self):
+        """Forget what is held: the response failed before its body, and the connection is closing (or
+        gets an error response of its own)."""
+        self._holding = False
+        self._held = None
 
     def __getattr__(self, name):
         return getattr(self._sock, name)
 
     def fileno(self):
+        if self._held is not None:  # a file sent by os.sendfile must follow the head
+            self.flush()
         return self._sock.fileno()
 
     def setblocking(self, flag):
@@ -304,9 +340,18 @@ class GrooveThreadWorker(_GrooveWorkerMixin, ThreadWorker):
             return False
 
     def handle_request(self, req, conn):
-        if isinstance(conn.sock, DeadlineSocket):
-            conn.sock.in_application = True
-        return super().handle_request(req, conn)
+        sock = conn.sock
+        if not isinstance(sock, DeadlineSocket):
+            return super().handle_request(req, conn)
+        sock.in_application = True
+        sock.hold_first_write()
+        try:
+            keepalive = super().handle_request(req, conn)
+        except BaseException:
+            sock.drop_held()
+            raise
+        sock.flush()
+        return keepalive
 
 
 class GunicornServer(BaseApplication):
