@@ -334,6 +334,25 @@ def test_batch_look_ups_answer_each_id_whatever_the_order(store, alice, count):
     assert store.present_entries(collection_id=library_id + 1000, track_ids=track_ids) == set()
 
 
+def test_the_catalog_look_up_probes_the_index_once_per_guid_at_every_batch_size(store):
+    """Whatever the number of GUIDs, the plan probes the (organization, GUID) index for each: never a scan
+    of the organization's catalog (SQLite without statistics chose one for some sizes before CROSS JOIN)."""
+    from groove_compat.store import _tracks_by_guid_statement
+
+    for count in [*range(1, 251), 1_000, 5_000]:
+        plan = [row[3] for row in store.connection.execute(
+            "EXPLAIN QUERY PLAN " + _tracks_by_guid_statement(count), [bytes(16)] * count + [1]
+        )]
+        probes = [step for step in plan if step.startswith("SEARCH tracks")]
+        assert probes and all("guid=?" in step for step in probes), (count, plan)
+        assert not any("AUTOMATIC" in step for step in plan), (count, plan)
+
+
+def test_look_ups_of_nothing_ask_nothing(store):
+    assert store.tracks_by_guid(organization_id=1, guids=iter(())) == {}
+    assert store.present_entries(collection_id=1, track_ids=iter(())) == set()
+
+
 @pytest.mark.parametrize("count, capacity", [(1, 50_000), (100, 50_000), (250, 50_000), (100, 130), (100, 30), (3, 30)])
 def test_append_entries_positions_counters_and_capacity(store, alice, count, capacity):
     user = store.user(alice.user_id)

@@ -49,11 +49,15 @@ def _placeholders(count):
 @functools.lru_cache(maxsize=128)  # batch sizes in use; a statement text per size
 def _tracks_by_guid_statement(count):
     """The catalog look-up of ``count`` GUIDs (bound first, then the organization): the position and the
-    track id of each GUID found, as two JSON arrays in step."""
+    track id of each GUID found, as two JSON arrays in step.
+
+    CROSS JOIN fixes the order, GUIDs outside, one index probe each: without statistics SQLite 3.40 chose,
+    for some counts (78-87 and 92-95 among those up to 100), to scan the organization's whole catalog and
+    probe an automatic index of the GUIDs instead (11.8 vs 0.3 ms for 80 GUIDs on 100,000 tracks)."""
     wanted = ", ".join(f"({position}, ?)" for position in range(count))
     return (
         f"SELECT json_group_array(wanted.column1), json_group_array(tracks.id) FROM (VALUES {wanted}) AS wanted"
-        " JOIN tracks ON tracks.organization_id = ? AND tracks.guid = wanted.column2"
+        " CROSS JOIN tracks ON tracks.organization_id = ? AND tracks.guid = wanted.column2"
     )
 
 
@@ -457,9 +461,9 @@ class Store:
 
     def tracks_by_guid(self, *, organization_id, guids):
         """``{guid: track_id}`` for the given GUIDs that exist in the organization's catalog (one query)."""
+        guids = list(guids)
         if not guids:
             return {}
-        guids = list(guids)
         positions, track_ids = self.connection.execute(
             _tracks_by_guid_statement(len(guids)), [*guids, organization_id]
         ).fetchone()
@@ -540,9 +544,9 @@ class Store:
 
     def present_entries(self, *, collection_id, track_ids):
         """The subset of ``track_ids`` that are in the collection (one query)."""
+        track_ids = list(track_ids)
         if not track_ids:
             return set()
-        track_ids = list(track_ids)
         (present,) = self.connection.execute(
             f"SELECT json_group_array(track_id) FROM entries WHERE collection_id = ?"
             f" AND track_id IN ({_placeholders(len(track_ids))})",
