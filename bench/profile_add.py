@@ -165,8 +165,7 @@ def main():
     elif arguments.profiler == "pyinstrument":
         print(profiler.output_text(unicode=False, color=False, show_all=False))
     get_store(app).close()
-    for suffix in ("", "-wal", "-shm", ".writer-lock", ".ratelimit", ".ratelimit-wal", ".ratelimit-shm",
-                   ".ratelimit.writer-lock"):
+    for suffix in ("", "-wal", "-shm", ".writer-lock", ".buckets", ".buckets.writer-lock"):
         if os.path.exists(database + suffix):
             os.remove(database + suffix)
 

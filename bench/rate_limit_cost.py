@@ -23,7 +23,7 @@ from groove_compat.store.ratelimit import RateLimiter  # noqa: E402
 
 def take_cost(count):
     folder = tempfile.mkdtemp()
-    limiter = RateLimiter(os.path.join(folder, "bench.ratelimit"), per_minute=10**9, burst=10**9)
+    limiter = RateLimiter(os.path.join(folder, "bench.buckets"), per_minute=10**9, burst=10**9)
     limiter.take(1)
     started = time.perf_counter()
     for index in range(count):

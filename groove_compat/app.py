@@ -39,7 +39,7 @@ def create_app(test_config=None):
     )
     app.extensions["groove_compat.rate_limiter"] = (
         RateLimiter(
-            app.config["RATE_LIMIT_DATABASE"] or app.config["DATABASE"] + ".ratelimit",
+            app.config["RATE_LIMIT_DATABASE"] or app.config["DATABASE"] + ".buckets",
             per_minute=app.config["RATE_LIMIT_PER_MINUTE"],
             burst=app.config["RATE_LIMIT_BURST"],
         )

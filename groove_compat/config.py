@@ -33,7 +33,7 @@ SETTINGS = [
     Setting("REQUEST_TIMEOUT", 10.0, float, "Seconds a request (line, headers and body) may take to arrive; later gets 408."),
     Setting("RATE_LIMIT_PER_MINUTE", 3000, int, "Requests per minute one credential may make, across all workers (0: no limit); more gets 429."),
     Setting("RATE_LIMIT_BURST", 500, int, "Requests one credential may make at once before RATE_LIMIT_PER_MINUTE applies."),
-    Setting("RATE_LIMIT_DATABASE", None, str, "File of the shared rate-limit buckets, read and written in place by every worker (default: the database path + '.ratelimit')."),
+    Setting("RATE_LIMIT_DATABASE", None, str, "File of the shared rate-limit buckets, read and written in place by every worker (default: the database path + '.buckets')."),
     Setting("ERROR_CODE_STYLE", "hyphen", str, "Spelling of emitted Groove error codes: 'hyphen' (COLLECTION-INVALID-ID) or 'underscore'."),
     Setting("XML_DEFAULT_NAMESPACE", "2013", str, "Namespace of XML answers to non-XML requests: '2013' or '2016'."),
     Setting("SQLITE_SYNCHRONOUS", "FULL", str, "SQLite synchronous pragma: FULL (an acknowledged write survives power loss) or NORMAL."),

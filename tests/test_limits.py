@@ -136,17 +136,43 @@ def test_a_bucket_file_cut_short_under_the_limiter_is_laid_out_again(tmp_path):
     assert os.path.getsize(limiter.path) == 64 + 1024 * 512
 
 
-@pytest.mark.parametrize("former", ["sqlite", "garbage", "empty"])
-def test_a_file_of_another_format_is_replaced_by_empty_buckets(tmp_path, former):
+@pytest.mark.parametrize("former", ["earlier bucket file", "empty"])
+def test_an_empty_file_or_the_earlier_sqlite_bucket_file_is_laid_out_afresh(tmp_path, former):
     path = tmp_path / "buckets"
-    if former == "sqlite":  # the bucket file of an earlier release
+    if former == "earlier bucket file":  # the SQLite bucket file of earlier releases
         with sqlite3.connect(path) as earlier:
             earlier.execute("CREATE TABLE buckets (key INTEGER PRIMARY KEY, tokens REAL, updated REAL, allowed INTEGER)")
+            earlier.execute("INSERT INTO buckets VALUES (1, 0, 4999999, 0)")
     else:
-        path.write_bytes(os.urandom(5000) if former == "garbage" else b"")
+        path.write_bytes(b"")
     limiter = _limiter(path)
     assert [limiter.take(1, now=5_000_000.0) for _ in range(6)] == [0.0] * 5 + [pytest.approx(1.0)]
     assert path.read_bytes().startswith(b"groove-compat token buckets")
+
+
+def another_database(path):
+    with sqlite3.connect(path) as other:
+        other.execute("CREATE TABLE buckets (key INTEGER PRIMARY KEY)")
+        other.execute("CREATE TABLE users (id INTEGER PRIMARY KEY)")
+
+
+@pytest.mark.parametrize(
+    "write",
+    [
+        another_database,  # RATE_LIMIT_DATABASE pointed at some other SQLite file by mistake
+        lambda path: path.write_bytes(b"some document\n" * 400),
+        lambda path: path.write_bytes(b"SQLite format 3\0" + bytes(100)),  # says SQLite, is not
+    ],
+    ids=["sqlite database", "text", "damaged sqlite"],
+)
+def test_a_file_that_is_not_ours_is_left_alone_and_requests_go_through(tmp_path, caplog, write):
+    path = tmp_path / "buckets"
+    write(path)
+    before = path.read_bytes()
+    limiter = _limiter(path)
+    assert [limiter.take(1, now=5_000_000.0) for _ in range(8)] == [0.0] * 8  # fails open
+    assert "is not a rate-limit bucket file" in caplog.text
+    assert path.read_bytes() == before
 
 
 def test_an_unusable_bucket_file_lets_requests_through_and_says_so(tmp_path, caplog):
@@ -157,19 +183,31 @@ def test_an_unusable_bucket_file_lets_requests_through_and_says_so(tmp_path, cap
     assert "rate limiter unavailable" in caplog.text
 
 
-def test_an_unreadable_slot_counts_as_a_full_bucket(tmp_path):
+@pytest.mark.parametrize(
+    "tokens, counted",
+    [
+        (float("nan"), float("nan")),
+        (float("-inf"), 7_000_000.0),
+        (-1.7e308, 7_000_000.0 + 1e9),  # would make a wait of infinity at a rate under one a second
+        (-0.5, 7_000_000.0),
+        (2.0, float("inf")),
+        (2.0, -5.0),
+    ],
+)
+def test_an_unreadable_slot_counts_as_a_full_bucket(tmp_path, tokens, counted):
     from groove_compat.store import ratelimit
 
-    limiter = _limiter(tmp_path / "buckets")
+    limiter = _limiter(tmp_path / "buckets", per_minute=30)
     assert [limiter.take(8, now=7_000_000.0) for _ in range(5)] == [0.0] * 5
-    # Overwrite the credential's slot with NaNs, as a torn or foreign write might leave it.
+    # Overwrite the credential's slot, as a torn or foreign write might leave it.
     offset = 64 + ratelimit._block_of(8) * 512
-    block = bytearray(os.pread(os.open(limiter.path, os.O_RDONLY), 512, offset))
-    slot = next(index for index in range(21) if ratelimit._SLOT.unpack_from(block, index * 24)[0] == 8)
     with open(limiter.path, "r+b") as file:
+        file.seek(offset)
+        block = file.read(512)
+        slot = next(index for index in range(21) if ratelimit._SLOT.unpack_from(block, index * 24)[0] == 8)
         file.seek(offset + slot * 24)
-        file.write(ratelimit._SLOT.pack(8, float("nan"), float("nan")))
-    assert [limiter.take(8, now=7_000_000.0) for _ in range(6)] == [0.0] * 5 + [pytest.approx(1.0)]
+        file.write(ratelimit._SLOT.pack(8, tokens, counted))
+    assert [limiter.take(8, now=7_000_000.0) for _ in range(6)] == [0.0] * 5 + [pytest.approx(2.0)]
 
 
 def _keys_in_one_block(count):

@@ -9,8 +9,10 @@ A take costs 4.8 us instead of 10.9 (``bench/rate_limit_cost.py``); over HTTP (c
 SQLite limiter cost 5% of the rate (686 vs 722/s with the limit off), this one 2% (709/s).
 
 Nothing is synced to disk: a crash may forget recent takes, which only makes the limit briefly more
-lenient. A file that is missing, short or of another format (an older SQLite bucket file) is laid out
-afresh, every bucket full.
+lenient (as does a file system without ``flock``, where two processes' takes can overwrite each other). A
+missing or empty file, one of ours cut short, and the SQLite bucket file of earlier releases are laid out
+afresh, every bucket full. Any other file is left as it is, and the limiter fails open (and logs) rather
+than overwrite what may be someone's data.
 """
 
 import logging
@@ -19,6 +21,7 @@ import os
 import sqlite3
 import struct
 import time
+import urllib.parse
 
 from .queue import WriterQueue
 
@@ -32,6 +35,23 @@ _BLOCK = 512
 _BLOCKS = 1024  # 21,504 slots in a 512 KiB file
 _BLOCK_SLOTS = struct.Struct("<" + "qdd" * _SLOTS_PER_BLOCK)
 _FILE_SIZE = _HEADER + _BLOCKS * _BLOCK
+
+
+class NotABucketFile(OSError):
+    """The file at the limiter's path holds something else: it is not touched."""
+
+
+if hasattr(os, "pread"):
+    _read_at, _write_at = os.pread, os.pwrite
+else:  # Windows. Every read and write runs inside the turn, so seeking first is safe.
+
+    def _read_at(descriptor, size, offset):
+        os.lseek(descriptor, offset, os.SEEK_SET)
+        return os.read(descriptor, size)
+
+    def _write_at(descriptor, data, offset):
+        os.lseek(descriptor, offset, os.SEEK_SET)
+        return os.write(descriptor, data)
 
 
 def _block_of(key):
@@ -55,10 +75,18 @@ class RateLimiter:
         inside the turn."""
         state = self._state
         if state is None or state[0] != os.getpid():
-            descriptor = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
+            descriptor = os.open(
+                self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0), 0o600
+            )
             try:
-                if os.pread(descriptor, len(_MAGIC), 0) != _MAGIC or os.fstat(descriptor).st_size != _FILE_SIZE:
+                size = os.fstat(descriptor).st_size
+                if _read_at(descriptor, len(_MAGIC), 0) == _MAGIC:
+                    if size != _FILE_SIZE:
+                        _lay_out(descriptor)
+                elif size == 0 or _is_earlier_bucket_file(self.path):
                     _lay_out(descriptor)
+                else:
+                    raise NotABucketFile(f"{self.path} is not a rate-limit bucket file (left as it is)")
             except OSError:
                 os.close(descriptor)
                 raise
@@ -87,7 +115,7 @@ class RateLimiter:
 
     def _take(self, descriptor, key, now):
         block_offset = _HEADER + _block_of(key) * _BLOCK
-        block = os.pread(descriptor, _BLOCK, block_offset)
+        block = _read_at(descriptor, _BLOCK, block_offset)
         if len(block) != _BLOCK:  # cut short under us: lay the file out again, every bucket full
             _lay_out(descriptor)
             block = bytes(_BLOCK)
@@ -97,7 +125,9 @@ class RateLimiter:
         stalest = stalest_time = None
         for index in range(_SLOTS_PER_BLOCK):
             slot_key, slot_tokens, counted = values[3 * index:3 * index + 3]
-            if counted == 0.0 or not (math.isfinite(slot_tokens) and math.isfinite(counted)):
+            # Empty, or unreadable (a torn or foreign write): as good as a full bucket. Tokens are never
+            # below 0, and a time must be a time, or a corrupt slot could make a wait of infinity.
+            if not (0.0 < counted < math.inf and 0.0 <= slot_tokens < math.inf):  # NaN compares false
                 if slot is None:
                     slot, tokens = index, burst  # an empty (or unreadable) slot: a full bucket
                 continue
@@ -115,7 +145,7 @@ class RateLimiter:
         allowed = tokens >= 1.0
         if allowed:
             tokens -= 1.0
-        os.pwrite(descriptor, _SLOT.pack(key, tokens, now), block_offset + slot * _SLOT.size)
+        _write_at(descriptor, _SLOT.pack(key, tokens, now), block_offset + slot * _SLOT.size)
         return allowed, tokens
 
     def _drop(self, descriptor):
@@ -128,7 +158,23 @@ class RateLimiter:
 
 
 def _lay_out(descriptor):
-    """Write the header and empty blocks over whatever the file held."""
+    """Write the header and empty blocks over what the file held (nothing, or buckets)."""
     os.ftruncate(descriptor, 0)
     os.ftruncate(descriptor, _FILE_SIZE)  # zeros: every slot empty
-    os.pwrite(descriptor, _MAGIC, 0)
+    _write_at(descriptor, _MAGIC, 0)
+
+
+def _is_earlier_bucket_file(path):
+    """Whether ``path`` is an SQLite file holding nothing but the ``buckets`` table of earlier releases."""
+    try:
+        with open(path, "rb") as file:
+            if file.read(16) != b"SQLite format 3\0":
+                return False
+        connection = sqlite3.connect(f"file:{urllib.parse.quote(path)}?mode=ro", uri=True)
+        try:
+            names = [row[0] for row in connection.execute("SELECT name FROM sqlite_master")]
+        finally:
+            connection.close()
+    except (OSError, sqlite3.Error):
+        return False
+    return names == ["buckets"]
