@@ -99,10 +99,17 @@ class DeadlineSocket:
             self.flush()
         return self._sock.fileno()
 
+    # Every settimeout is a system call (and a release of the GIL): a timeout already within this much of
+    # the one wanted is kept. A read that times out early waits out the rest; one may end this much late.
+    TIMEOUT_SLACK = 0.05
+
     def setblocking(self, flag):
         # gunicorn switches a socket to blocking mode to read a request: a read must never block forever.
+        # Any timeout will do here: every read sets the one its deadline leaves.
         if flag:
-            self._sock.settimeout(self._timeout)
+            applied = self._sock.gettimeout()
+            if applied is None or applied <= 0:
+                self._sock.settimeout(self._timeout)
         else:
             self._sock.setblocking(False)
 
@@ -115,17 +122,23 @@ class DeadlineSocket:
         raise RequestHeadTimeout(f"The request head did not arrive within {self._timeout:g} seconds")
 
     def _read(self, method, *args):
-        if self.deadline is not None and self._sock.gettimeout() != 0.0:
-            remaining = self.deadline - time.monotonic()
-            if remaining <= 0:
+        while True:
+            applied = self._sock.gettimeout()
+            if self.deadline is not None and applied != 0.0:
+                remaining = self.deadline - time.monotonic()
+                if remaining <= 0:
+                    self._expire()
+                wanted = min(remaining, self._timeout)
+                if applied is None or abs(applied - wanted) > self.TIMEOUT_SLACK:
+                    self._sock.settimeout(wanted)
+            try:
+                return method(*args)
+            except socket.timeout:
+                if self.deadline is None:
+                    raise
+                if time.monotonic() < self.deadline:
+                    continue  # a kept timeout ended a little before the deadline
                 self._expire()
-            self._sock.settimeout(min(remaining, self._timeout))
-        try:
-            return method(*args)
-        except socket.timeout:
-            if self.deadline is None:
-                raise
-            self._expire()
 
     def recv(self, *args):
         data = self._read(self._sock.recv, *args)

@@ -398,6 +398,60 @@ def test_a_slow_client_is_cut_off_at_the_deadline_and_others_are_served(deadline
     )
 
 
+class CountingSocket:
+    """A real socket whose settimeout calls are counted."""
+
+    def __init__(self, sock):
+        self.sock, self.settimeouts = sock, 0
+
+    def settimeout(self, value):
+        self.settimeouts += 1
+        self.sock.settimeout(value)
+
+    def __getattr__(self, name):
+        return getattr(self.sock, name)
+
+
+@pytest.fixture
+def deadline_pair():
+    from groove_compat.server import DeadlineSocket
+
+    ours, theirs = socket.socketpair()
+    counting = CountingSocket(ours)
+    yield DeadlineSocket(counting, timeout=0.3), counting, theirs
+    ours.close()
+    theirs.close()
+
+
+def test_a_timeout_kept_from_before_does_not_end_the_wait_before_the_deadline(deadline_pair):
+    from groove_compat.server import RequestHeadTimeout
+
+    sock, counting, _ = deadline_pair
+    sock.setblocking(True)
+    counting.sock.settimeout(0.26)  # within the slack of the 0.3 s wanted: kept
+    sock.start_request()
+    started = time.monotonic()
+    with pytest.raises(RequestHeadTimeout):
+        sock.recv(10)
+    assert time.monotonic() - started >= 0.29  # the deadline, not the kept timeout
+    assert time.monotonic() - started < 0.3 + sock.TIMEOUT_SLACK + 0.2
+
+
+def test_reads_set_the_socket_timeout_only_when_it_is_off_by_more_than_the_slack(deadline_pair):
+    sock, counting, theirs = deadline_pair
+    for _ in range(5):  # five requests of two reads each, in quick succession
+        sock.setblocking(True)
+        sock.start_request()
+        theirs.sendall(b"ab")
+        assert sock.recv(1) == b"a" and sock.recv(1) == b"b"
+    assert counting.settimeouts == 1
+    sock.start_request()
+    sock.deadline -= 0.2  # 0.1 s left: the 0.3 s timeout is too long by more than the slack
+    theirs.sendall(b"c")
+    assert sock.recv(1) == b"c"
+    assert counting.settimeouts == 2 and counting.sock.gettimeout() <= 0.1
+
+
 def test_a_client_that_sends_slowly_but_within_the_deadline_is_served(deadline_server):
     body = json.dumps({"TrackIds": [UNKNOWN_TRACK]}).encode()
     head = request_head(deadline_server, len(body))
