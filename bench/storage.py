@@ -17,6 +17,8 @@ import statistics
 import sys
 import time
 
+import orjson
+
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -54,10 +56,18 @@ def raw_side(path, synchronous):
     connection.execute("PRAGMA foreign_keys = ON")
     connection.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
     connection.execute("PRAGMA busy_timeout = 30000")
-    lookup = "SELECT guid, id FROM tracks WHERE organization_id = ? AND guid IN (" + ",".join("?" * 100) + ")"
-    existing_sql = (
-        "SELECT track_id FROM entries WHERE collection_id = ? AND track_id IN (" + ",".join("?" * 100) + ")"
+    # The catalog look-up and the presence check answer in one row, their ids as JSON arrays (the look-up
+    # with each GUID's position, since the GUIDs are joined as a VALUES list).
+    lookup = (
+        "SELECT json_group_array(wanted.column1), json_group_array(tracks.id) FROM (VALUES "
+        + ", ".join(f"({position}, ?)" for position in range(100))
+        + ") AS wanted CROSS JOIN tracks ON tracks.organization_id = ? AND tracks.guid = wanted.column2"
     )
+    existing_sql = {
+        rows: "SELECT json_group_array(track_id) FROM entries WHERE collection_id = ? AND track_id IN ("
+        + ",".join("?" * rows) + ")"
+        for rows in range(1, 101)
+    }
     # The latest position of every album and artist the new entries belong to (browse order CollectionDate).
     group_latest_sql = (
         "INSERT INTO group_latest (collection_id, kind, album_key, artist_key, position)"
@@ -82,8 +92,14 @@ def raw_side(path, synchronous):
         collection_id = user["library_id"]
         connection.execute("BEGIN IMMEDIATE")
         try:
-            track_ids = [row[1] for row in connection.execute(lookup, [1, *guids])]
-            existing = {row[0] for row in connection.execute(existing_sql, [collection_id, *track_ids])}
+            positions, found = connection.execute(lookup, [*guids, 1]).fetchone()
+            track_ids = list(
+                {guids[position]: track_id for position, track_id in zip(orjson.loads(positions), orjson.loads(found))}.values()
+            )
+            existing = set()
+            if track_ids:
+                (present,) = connection.execute(existing_sql[len(track_ids)], [collection_id, *track_ids]).fetchone()
+                existing = set(orjson.loads(present))
             new = [track_id for track_id in track_ids if track_id not in existing]
             if new:
                 now = int(time.time() * 1000)
