@@ -6,6 +6,7 @@ results or v1 errors.
 """
 
 import collections
+import contextlib
 import enum
 from dataclasses import dataclass
 
@@ -103,7 +104,7 @@ def _parse_items(codec, input_ids, collection_ids, max_id_length=MAX_ID_LENGTH):
 
 
 def _resolve_items(store, codec, caller, parsed):
-    """Pass 2, inside the caller's transaction: one query per id form.
+    """Pass 2, with the store: one query per id form.
 
     Returns ``(resolved, guid_of_track)``: per item a track id, or the failure Outcome.
     """
@@ -169,15 +170,19 @@ def add_tracks(store, codec, caller, input_ids, *, capacity, collection_id=None,
     # First reads, which take no write lock: a batch with nothing new to store (a re-add, a batch of bad
     # ids) is answered from them and never waits for other writers. The write that follows uses the tracks
     # resolved here: a catalog track keeps its row for good (imports update rows in place), and an ISRC that
-    # an import moves to another track in between resolves as it did when the add began. The reads need no
-    # common snapshot (each statement has its own): the write checks the collection and presence again
-    # under the write lock. Without BEGIN and COMMIT around them a batch makes two statements fewer, each
-    # a release of the GIL that under load can hand the interpreter to another thread.
-    if target_id != caller.library_id:
-        owned_collection(store, caller, target_id)
-    resolved, guid_of_track = _resolve_items(store, codec, caller, parsed)
-    wanted = list(dict.fromkeys(item for item in resolved if type(item) is not Outcome))
-    present = store.present_entries(collection_id=target_id, track_ids=wanted)
+    # an import moves to another track in between resolves as it did when the add began. For the caller's
+    # library the reads need no common snapshot: the library is the caller's for good, and the write
+    # checks presence again under the write lock. Without BEGIN and COMMIT around them a batch makes two
+    # statements fewer, each a release of the GIL that under load can hand the interpreter to another
+    # thread. A playlist is read in one snapshot with its ownership: deleted meanwhile, its id may be
+    # another user's new playlist by the presence check, and a batch present there would be answered
+    # from it without a write to check again.
+    with store.read_transaction() if target_id != caller.library_id else contextlib.nullcontext():
+        if target_id != caller.library_id:
+            owned_collection(store, caller, target_id)
+        resolved, guid_of_track = _resolve_items(store, codec, caller, parsed)
+        wanted = list(dict.fromkeys(item for item in resolved if type(item) is not Outcome))
+        present = store.present_entries(collection_id=target_id, track_ids=wanted)
     added = full = frozenset()
     if len(present) < len(wanted):
         with store.transaction():

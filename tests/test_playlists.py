@@ -565,3 +565,40 @@ def test_a_new_playlist_shows_in_browse_and_profile(client, alice):
     assert items[0]["Id"] == codec_of(client).playlist_short_id(codec_of(client).parse_playlist_id(playlist["Id"]))
     response, body = call(client, "GET", "/1/user/music/profile", "UserProfileResponse", headers=alice.headers)
     assert body["Collection"]["PlaylistCount"] == 1 and body["Collection"]["RemainingPlaylistCount"] == 99
+
+
+def test_a_playlist_deleted_and_its_id_reused_while_an_add_reads_is_not_answered_from_the_new_one(
+    database_path, store, codec, alice, bob
+):
+    """The ownership check and the presence check share one snapshot: when the playlist is deleted between
+    them and another user's new playlist takes its id (holding every track of the batch), the add fails
+    as for a deleted playlist instead of answering ALREADY_PRESENT with an entry of the other playlist."""
+    from groove_compat import library
+    from groove_compat.auth import Caller
+    from groove_compat.store import Store
+
+    def caller(user):
+        row = store.user(user.user_id)
+        return Caller(None, row["id"], row["organization_id"], row["library_id"])
+
+    alices, bobs = caller(alice), caller(bob)
+    playlist = library.create_playlist(store, alices, name="a", quota=10)
+    other_store = Store(str(database_path))  # another request, on its own connection
+    tracks_by_guid = store.tracks_by_guid
+
+    def meanwhile(**arguments):
+        library.delete_collection(other_store, alices, playlist["id"])
+        taken = library.create_playlist(other_store, bobs, name="b", quota=10)
+        assert taken["id"] == playlist["id"]
+        library.add_tracks(other_store, codec, bobs, [TRACK_A], capacity=100, collection_id=taken["id"])
+        return tracks_by_guid(**arguments)
+
+    store.tracks_by_guid = meanwhile
+    try:
+        with pytest.raises(library.LibraryError) as refused:
+            library.add_tracks(store, codec, alices, [TRACK_A], capacity=100, collection_id=playlist["id"])
+    finally:
+        store.tracks_by_guid = tracks_by_guid
+        other_store.close()
+    assert refused.value.reason == library.Reason.COLLECTION_NOT_FOUND
+    assert len(store.collection_track_ids(playlist["id"])) == 1  # bob's playlist, untouched
