@@ -71,6 +71,8 @@ class DeadlineSocket:
 
     def sendall(self, data, *args):
         if self._holding:
+            if data[:10] == b"HTTP/1.1 1":  # an interim answer (103 Early Hints) goes at once
+                return self._sock.sendall(data, *args)
             self._holding = False
             self._held = data
             return None
@@ -99,16 +101,28 @@ class DeadlineSocket:
             self.flush()
         return self._sock.fileno()
 
+    def sendfile(self, *args, **kwargs):
+        self.flush()  # gunicorn sends a file_wrapper's file after writing the head
+        return self._sock.sendfile(*args, **kwargs)
+
+    def shutdown(self, how):
+        # gunicorn half-closes a connection it is done with, then drains what the client still sends for
+        # at most 2 s: those reads are past the request, and its deadline must neither stretch that wait
+        # nor raise a request timeout out of the drain.
+        self.deadline = None
+        return self._sock.shutdown(how)
+
     # Every settimeout is a system call (and a release of the GIL): a timeout already within this much of
     # the one wanted is kept. A read that times out early waits out the rest; one may end this much late.
     TIMEOUT_SLACK = 0.05
 
     def setblocking(self, flag):
         # gunicorn switches a socket to blocking mode to read a request: a read must never block forever.
-        # Any timeout will do here: every read sets the one its deadline leaves.
+        # Every read then sets the timeout its deadline leaves; a request read ahead needs no read, and its
+        # answer is written with the timeout set here.
         if flag:
             applied = self._sock.gettimeout()
-            if applied is None or applied <= 0:
+            if applied is None or applied <= 0 or abs(applied - self._timeout) > self.TIMEOUT_SLACK:
                 self._sock.settimeout(self._timeout)
         else:
             self._sock.setblocking(False)

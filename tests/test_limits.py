@@ -452,6 +452,40 @@ def test_reads_set_the_socket_timeout_only_when_it_is_off_by_more_than_the_slack
     assert counting.settimeouts == 2 and counting.sock.gettimeout() <= 0.1
 
 
+def test_the_closing_drain_keeps_its_own_cap_and_raises_nothing(deadline_pair):
+    """gunicorn half-closes a finished connection and drains it for a bounded time (2 s; 0.2 here): the
+    request's deadline neither stretches that wait nor ends it with a request timeout."""
+    from gunicorn import util
+
+    sock, _, _ = deadline_pair
+    sock._timeout = 5.0
+    sock.setblocking(True)
+    sock.start_request()
+    started = time.monotonic()
+    util.close_graceful(sock, timeout=0.2)  # the client sends nothing and does not close
+    assert time.monotonic() - started < 1.0
+
+
+def test_a_drain_after_the_deadline_raises_nothing(deadline_pair):
+    from gunicorn import util
+
+    sock, _, _ = deadline_pair
+    sock.setblocking(True)
+    sock.start_request()
+    sock.in_application = True
+    sock.deadline = time.monotonic() - 1  # the request's deadline has passed
+    util.close_graceful(sock, timeout=0.2)
+
+
+def test_a_request_read_ahead_is_answered_with_a_whole_timeout(deadline_pair):
+    """The timeout a request's last read left (here almost nothing) is not the next request's when that
+    request needs no read (it was read ahead): switching to blocking mode sets a whole one."""
+    sock, counting, _ = deadline_pair
+    counting.sock.settimeout(0.01)
+    sock.setblocking(True)
+    assert counting.sock.gettimeout() == pytest.approx(0.3)
+
+
 def test_a_client_that_sends_slowly_but_within_the_deadline_is_served(deadline_server):
     body = json.dumps({"TrackIds": [UNKNOWN_TRACK]}).encode()
     head = request_head(deadline_server, len(body))

@@ -6,9 +6,12 @@ on one kept-alive connection of a live server.
 """
 
 import socket
+import tempfile
+import types
 
 import pytest
 
+from gunicorn.http import wsgi
 from gunicorn.workers import gthread
 
 from groove_compat.server import DeadlineSocket, GrooveThreadWorker
@@ -86,6 +89,59 @@ def test_a_new_request_starts_with_nothing_held():
     sock.start_request()
     sock.sendall(b"next")
     assert sock._sock.sent == [b"next"]
+
+
+def gunicorn_response(sock):
+    """gunicorn's own Response writing to ``sock``, as its threaded worker makes it."""
+    request = types.SimpleNamespace(version=(1, 1), method="GET", should_close=lambda: False)
+    config = types.SimpleNamespace(sendfile=None, is_ssl=False, protocol="http")
+    return wsgi.Response(request, sock, config)
+
+
+@pytest.fixture
+def held_pair():
+    ours, theirs = socket.socketpair()
+    theirs.settimeout(2)
+    sock = DeadlineSocket(ours, timeout=5.0)
+    sock.start_request()
+    sock.hold_first_write()
+    yield sock, theirs
+    ours.close()
+    theirs.close()
+
+
+def received(theirs, count):
+    data = b""
+    while len(data) < count:
+        data += theirs.recv(65536)
+    return data
+
+
+def test_a_file_sent_by_sendfile_follows_the_head(held_pair):
+    sock, theirs = held_pair
+    response = gunicorn_response(sock)
+    response.start_response("200 OK", [("Content-Length", "9")])
+    with tempfile.TemporaryFile() as file:
+        file.write(b"FILEBYTES")
+        file.seek(0)
+        response.write_file(wsgi.FileWrapper(file))
+    response.close()
+    sock.flush()
+    data = received(theirs, 9)
+    while not data.endswith(b"FILEBYTES"):
+        data += theirs.recv(65536)
+    assert data.startswith(b"HTTP/1.1 200 OK\r\n") and data.index(b"\r\n\r\n") + 4 == len(data) - 9
+
+
+def test_an_early_hints_answer_goes_at_once_and_the_head_still_waits_for_the_body(held_pair):
+    sock, theirs = held_pair
+    response = gunicorn_response(sock)
+    sock.sendall(b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n")
+    assert theirs.recv(4096).startswith(b"HTTP/1.1 103 ")
+    response.start_response("200 OK", [("Content-Length", "2")])
+    response.write(b"ok")
+    data = theirs.recv(4096)
+    assert data.startswith(b"HTTP/1.1 200 OK\r\n") and data.endswith(b"\r\n\r\nok")
 
 
 class Connection:
