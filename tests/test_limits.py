@@ -136,13 +136,21 @@ def test_a_bucket_file_cut_short_under_the_limiter_is_laid_out_again(tmp_path):
     assert os.path.getsize(limiter.path) == 64 + 1024 * 512
 
 
-@pytest.mark.parametrize("former", ["earlier bucket file", "empty"])
+@pytest.mark.parametrize(
+    "former", ["earlier bucket file", "empty", "lay-out cut at its header", "lay-out that lost its header"]
+)
 def test_an_empty_file_or_the_earlier_sqlite_bucket_file_is_laid_out_afresh(tmp_path, former):
+    from groove_compat.store import ratelimit
+
     path = tmp_path / "buckets"
     if former == "earlier bucket file":  # the SQLite bucket file of earlier releases
         with sqlite3.connect(path) as earlier:
             earlier.execute("CREATE TABLE buckets (key INTEGER PRIMARY KEY, tokens REAL, updated REAL, allowed INTEGER)")
             earlier.execute("INSERT INTO buckets VALUES (1, 0, 4999999, 0)")
+    elif former == "lay-out cut at its header":
+        path.write_bytes(ratelimit._MAGIC[:10])
+    elif former == "lay-out that lost its header":  # a crash kept the size, not the header
+        path.write_bytes(bytes(ratelimit._FILE_SIZE))
     else:
         path.write_bytes(b"")
     limiter = _limiter(path)
@@ -162,8 +170,9 @@ def another_database(path):
         another_database,  # RATE_LIMIT_DATABASE pointed at some other SQLite file by mistake
         lambda path: path.write_bytes(b"some document\n" * 400),
         lambda path: path.write_bytes(b"SQLite format 3\0" + bytes(100)),  # says SQLite, is not
+        lambda path: path.write_bytes(bytes(4096)),  # zeros, but not our size
     ],
-    ids=["sqlite database", "text", "damaged sqlite"],
+    ids=["sqlite database", "text", "damaged sqlite", "zeros"],
 )
 def test_a_file_that_is_not_ours_is_left_alone_and_requests_go_through(tmp_path, caplog, write):
     path = tmp_path / "buckets"

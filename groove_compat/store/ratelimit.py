@@ -10,9 +10,9 @@ SQLite limiter cost 5% of the rate (686 vs 722/s with the limit off), this one 2
 
 Nothing is synced to disk: a crash may forget recent takes, which only makes the limit briefly more
 lenient (as does a file system without ``flock``, where two processes' takes can overwrite each other). A
-missing or empty file, one of ours cut short, and the SQLite bucket file of earlier releases are laid out
-afresh, every bucket full. Any other file is left as it is, and the limiter fails open (and logs) rather
-than overwrite what may be someone's data.
+missing or empty file, one of ours cut short (also by a crash while it was being laid out), and the SQLite
+bucket file of earlier releases are laid out afresh, every bucket full. Any other file is left as it is,
+and the limiter fails open (and logs) rather than overwrite what may be someone's data.
 """
 
 import logging
@@ -80,10 +80,11 @@ class RateLimiter:
             )
             try:
                 size = os.fstat(descriptor).st_size
-                if _read_at(descriptor, len(_MAGIC), 0) == _MAGIC:
+                header = _read_at(descriptor, len(_MAGIC), 0)
+                if header == _MAGIC:
                     if size != _FILE_SIZE:
                         _lay_out(descriptor)
-                elif size == 0 or _is_earlier_bucket_file(self.path):
+                elif _laid_out_in_part(header, size) or _is_earlier_bucket_file(self.path):
                     _lay_out(descriptor)
                 else:
                     raise NotABucketFile(f"{self.path} is not a rate-limit bucket file (left as it is)")
@@ -160,8 +161,16 @@ class RateLimiter:
 def _lay_out(descriptor):
     """Write the header and empty blocks over what the file held (nothing, or buckets)."""
     os.ftruncate(descriptor, 0)
-    os.ftruncate(descriptor, _FILE_SIZE)  # zeros: every slot empty
     _write_at(descriptor, _MAGIC, 0)
+    os.ftruncate(descriptor, _FILE_SIZE)  # zeros: every slot empty
+
+
+def _laid_out_in_part(header, size):
+    """Whether the file is empty or a lay-out cut short: the header's first bytes alone, or our size all
+    zeros where the header goes (nothing is synced, so a crash may keep the size and lose the header)."""
+    if size < len(_MAGIC):
+        return _MAGIC.startswith(header)
+    return size == _FILE_SIZE and not any(header)
 
 
 def _is_earlier_bucket_file(path):
