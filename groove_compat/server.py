@@ -121,11 +121,15 @@ class DeadlineSocket:
         # Every read then sets the timeout its deadline leaves; a request read ahead needs no read, and its
         # answer is written with the timeout set here.
         if flag:
-            applied = self._sock.gettimeout()
-            if applied is None or applied <= 0 or abs(applied - self._timeout) > self.TIMEOUT_SLACK:
-                self._sock.settimeout(self._timeout)
+            self._keep_or_set_timeout(self._timeout, self._sock.gettimeout())
         else:
             self._sock.setblocking(False)
+
+    def _keep_or_set_timeout(self, wanted, applied):
+        """Set ``wanted`` as the socket's timeout unless ``applied`` (a timeout, not None or 0: blocking or
+        non-blocking mode) is already within TIMEOUT_SLACK of it."""
+        if applied is None or applied <= 0 or abs(applied - wanted) > self.TIMEOUT_SLACK:
+            self._sock.settimeout(wanted)
 
     def _expire(self):
         if self.expired:
@@ -142,9 +146,7 @@ class DeadlineSocket:
                 remaining = self.deadline - time.monotonic()
                 if remaining <= 0:
                     self._expire()
-                wanted = min(remaining, self._timeout)
-                if applied is None or abs(applied - wanted) > self.TIMEOUT_SLACK:
-                    self._sock.settimeout(wanted)
+                self._keep_or_set_timeout(min(remaining, self._timeout), applied)
             try:
                 return method(*args)
             except socket.timeout:
