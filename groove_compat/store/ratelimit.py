@@ -84,7 +84,7 @@ class RateLimiter:
                 if header == _MAGIC:
                     if size != _FILE_SIZE:
                         _lay_out(descriptor)
-                elif _laid_out_in_part(header, size) or _is_earlier_bucket_file(self.path):
+                elif _laid_out_in_part(header, size) or _is_earlier_bucket_file(self.path, header):
                     _lay_out(descriptor)
                 else:
                     raise NotABucketFile(f"{self.path} is not a rate-limit bucket file (left as it is)")
@@ -173,12 +173,12 @@ def _laid_out_in_part(header, size):
     return size == _FILE_SIZE and not any(header)
 
 
-def _is_earlier_bucket_file(path):
-    """Whether ``path`` is an SQLite file holding nothing but the ``buckets`` table of earlier releases."""
+def _is_earlier_bucket_file(path, header):
+    """Whether ``path`` (which begins with ``header``) is an SQLite file holding nothing but the ``buckets``
+    table of earlier releases."""
+    if not header.startswith(b"SQLite format 3\0"):
+        return False
     try:
-        with open(path, "rb") as file:
-            if file.read(16) != b"SQLite format 3\0":
-                return False
         connection = sqlite3.connect(f"file:{urllib.parse.quote(path)}?mode=ro", uri=True)
         try:
             names = [row[0] for row in connection.execute("SELECT name FROM sqlite_master")]
