@@ -177,8 +177,9 @@ def add_tracks(store, codec, caller, input_ids, *, capacity, collection_id=None,
     # thread. A playlist is read in one snapshot with its ownership: deleted meanwhile, its id may be
     # another user's new playlist by the presence check, and a batch present there would be answered
     # from it without a write to check again.
-    with store.read_transaction() if target_id != caller.library_id else contextlib.nullcontext():
-        if target_id != caller.library_id:
+    to_playlist = target_id != caller.library_id
+    with store.read_transaction() if to_playlist else contextlib.nullcontext():
+        if to_playlist:
             owned_collection(store, caller, target_id)
         resolved, guid_of_track = _resolve_items(store, codec, caller, parsed)
         wanted = list(dict.fromkeys(item for item in resolved if type(item) is not Outcome))
@@ -186,7 +187,7 @@ def add_tracks(store, codec, caller, input_ids, *, capacity, collection_id=None,
     added = full = frozenset()
     if len(present) < len(wanted):
         with store.transaction():
-            if target_id != caller.library_id:
+            if to_playlist:
                 owned_collection(store, caller, target_id)
             # Checked again under the write lock: another writer may have added or removed some meanwhile.
             added, full = store.append_entries(
