@@ -70,16 +70,13 @@ def raw_side(path, synchronous):
     }
     # The latest position of every album and artist the new entries belong to (browse order CollectionDate).
     group_latest_sql = (
-        "INSERT INTO group_latest (collection_id, kind, album_key, artist_key, position)"
-        " SELECT e.collection_id, 'album', t.album_key, t.artist_key, MAX(e.position)"
-        " FROM entries e JOIN tracks t ON t.id = e.track_id"
-        " WHERE e.collection_id = ? AND e.position >= ? AND t.album_key <> ''"
-        " GROUP BY e.collection_id, t.album_key, t.artist_key"
-        " UNION ALL"
-        " SELECT e.collection_id, 'artist', '', t.artist_key, MAX(e.position)"
-        " FROM entries e JOIN tracks t ON t.id = e.track_id"
-        " WHERE e.collection_id = ? AND e.position >= ? AND t.artist_key <> ''"
-        " GROUP BY e.collection_id, t.artist_key"
+        "WITH new AS MATERIALIZED (SELECT e.position, t.album_key, t.artist_key FROM entries e"
+        " INDEXED BY entries_position CROSS JOIN tracks t ON t.id = e.track_id"
+        " WHERE e.collection_id = ?1 AND e.position >= ?2)"
+        " INSERT INTO group_latest (collection_id, kind, album_key, artist_key, position)"
+        " SELECT ?1, 'album', album_key, artist_key, MAX(position) FROM new WHERE album_key <> ''"
+        " GROUP BY album_key, artist_key"
+        " UNION ALL SELECT ?1, 'artist', '', artist_key, MAX(position) FROM new WHERE artist_key <> '' GROUP BY artist_key"
         " ON CONFLICT (collection_id, kind, album_key, artist_key) DO UPDATE SET position = MAX(position, excluded.position)"
     )
     insert_sql = {
@@ -112,7 +109,7 @@ def raw_side(path, synchronous):
                 for position, track_id in enumerate(new, start=next_position):
                     values += (collection_id, track_id, position, now)
                 connection.execute(insert_sql[len(new)], values)
-                connection.execute(group_latest_sql, (collection_id, next_position) * 2)
+                connection.execute(group_latest_sql, (collection_id, next_position))
                 connection.execute("UPDATE users SET state_version = state_version + 1 WHERE id = ?", (user["user_id"],))
         except BaseException:
             connection.execute("ROLLBACK")

@@ -646,6 +646,34 @@ def _change(store, alice, library_id, track_ids, change):
                              for index, row in enumerate(rows)])
 
 
+@pytest.mark.parametrize("shape", ["scattered", "album blocks", "one track per group"])
+def test_appends_raise_the_latest_entry_of_each_group(store, alice, shape):
+    """Each append raises the latest position of exactly the albums and artists of its new tracks, whether a
+    batch holds many tracks of a few groups or a few of many, and tracks without an album or artist join no
+    group of that kind: the table matches a recount after every append."""
+    rng = random.Random(shape)
+    rows = []
+    for index in range(600):
+        artist = "" if index % 17 == 0 else f"Artist {index // 40 if shape == 'album blocks' else rng.randrange(25)}"
+        album = "" if index % 13 == 0 else f"Album {index // 10 if shape == 'album blocks' else rng.randrange(60)}"
+        if shape == "one track per group":
+            artist, album = f"Artist {index}", f"Album {index}"
+        rows.append((1, random.Random(index).randbytes(16), f"Track {index}", artist, album, 200, 1 + index % 10, None))
+    store.upsert_tracks(rows)
+    track_ids = list(store.tracks_by_guid(organization_id=1, guids=[row[1] for row in rows]).values())
+    if shape == "scattered":
+        rng.shuffle(track_ids)
+    library_id = store.user(alice.user_id)["library_id"]
+    for first in range(0, len(track_ids), 100):
+        batch = track_ids[first:first + 100]
+        with store.transaction():
+            store.append_entries(collection_id=library_id, user_id=alice.user_id, track_ids=batch, capacity=10**9)
+        assert _latest_rows(store) == _recounted_rows(store)
+    kinds = {row[1] for row in _latest_rows(store)}
+    assert kinds == {"album", "artist"}
+    assert not any(row[3 if row[1] == "artist" else 2] == "" for row in _latest_rows(store))
+
+
 @pytest.mark.parametrize("change", ["remove some", "remove many", "move some", "add again", "catalog renames"])
 @pytest.mark.parametrize("list_type,member", [("albums", "Albums"), ("artists", "Artists")])
 def test_newest_groups_follow_every_change(client, alice, store, tied_library, monkeypatch, change, list_type, member):

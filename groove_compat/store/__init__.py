@@ -72,10 +72,19 @@ def _insert_entries_statement(rows):
 
 
 # The groups of the entries just appended (positions from the first new one: every older entry is below it)
-# raise their latest position; one statement per append.
+# raise their latest position; one statement per append. The new entries are joined to their tracks once,
+# then grouped by album and by artist. Measured in process (100-id appends to the benchmark's store, 300 of
+# each alternated): against GROUP_LATEST_FILL's two grouped joins, 445 vs 539 us for random tracks and 96
+# vs 102 us for a block of an album's tracks. Upserting every entry ungrouped took 364 and 246 us.
 _RAISE_GROUP_LATEST = (
-    schema.GROUP_LATEST_FILL.format(where="e.collection_id = ? AND e.position >= ?")
-    + " ON CONFLICT (collection_id, kind, album_key, artist_key) DO UPDATE SET position = MAX(position, excluded.position)"
+    "WITH new AS MATERIALIZED (SELECT e.position, t.album_key, t.artist_key FROM entries e"
+    " INDEXED BY entries_position CROSS JOIN tracks t ON t.id = e.track_id"
+    " WHERE e.collection_id = ?1 AND e.position >= ?2)"
+    " INSERT INTO group_latest (collection_id, kind, album_key, artist_key, position)"
+    " SELECT ?1, 'album', album_key, artist_key, MAX(position) FROM new WHERE album_key <> ''"
+    " GROUP BY album_key, artist_key"
+    " UNION ALL SELECT ?1, 'artist', '', artist_key, MAX(position) FROM new WHERE artist_key <> '' GROUP BY artist_key"
+    " ON CONFLICT (collection_id, kind, album_key, artist_key) DO UPDATE SET position = MAX(position, excluded.position)"
 )
 # One group's latest position recomputed from its catalog tracks (a seek per track of the group).
 _RECOMPUTE_ALBUM = (
@@ -538,7 +547,7 @@ class Store:
                 for position, track_id in enumerate(chunk, start=next_position + first):
                     values += (collection_id, track_id, position, added_at)
                 connection.execute(_insert_entries_statement(len(chunk)), values)
-            connection.execute(_RAISE_GROUP_LATEST, (collection_id, next_position) * 2)
+            connection.execute(_RAISE_GROUP_LATEST, (collection_id, next_position))
             connection.execute("UPDATE users SET state_version = state_version + 1 WHERE id = ?", (user_id,))
         return set(stored), set(refused)
 
