@@ -13,7 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from . import config, groove, ids, openapi, v1
 from .openapi import Response, documented
-from .store import Store
+from .store import Store, largest_batch
 from .store.ratelimit import RateLimiter
 
 access_log = logging.getLogger("groove_compat.access")
@@ -29,6 +29,10 @@ def create_app(test_config=None):
     if not app.config["DATABASE"]:
         app.config["DATABASE"] = os.path.join(app.instance_path, "groove-compat.sqlite")
     config.validate(app.config)
+    largest = largest_batch()
+    if app.config["MAX_BATCH_SIZE"] > largest:
+        # Refused here, not per request: a batch past SQLite's limit on variables would fail with a 500.
+        raise config.SettingError(f"MAX_BATCH_SIZE must be at most {largest} with this SQLite (an SQL variable per id)")
     app.json.sort_keys = False
 
     app.extensions["groove_compat.store"] = Store(

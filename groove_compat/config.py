@@ -24,7 +24,11 @@ class Setting:
 
 SETTINGS = [
     Setting("DATABASE", None, str, "Path of the SQLite database file (default: groove-compat.sqlite in the instance folder)."),
-    Setting("MAX_BATCH_SIZE", 100, int, "Most ids accepted in one TrackActionRequest; more gets 400 COLLECTION-INVALID-OPERATION."),
+    Setting(
+        "MAX_BATCH_SIZE", 100, int,
+        "Most ids accepted in one TrackActionRequest; more gets 400 COLLECTION-INVALID-OPERATION."
+        " At most SQLite's limit on bound variables less one (32,765 by default).",
+    ),
     Setting("COLLECTION_CAPACITY", 50_000, int, "Most tracks in one user's collection; adds beyond it fail as items with COLLECTION-FULL."),
     Setting("PLAYLIST_CAPACITY", 100, int, "Most playlists one user may own."),
     Setting("PLAYLIST_TRACK_CAPACITY", 1_000, int, "Most tracks in one playlist."),

@@ -1,10 +1,12 @@
 """Settings: every value outside what the server supports is refused when the application is made."""
 
+import sqlite3
 import threading
 
 import pytest
 
 from groove_compat import config
+from groove_compat import store as store_module
 from groove_compat.app import create_app
 
 
@@ -57,3 +59,37 @@ def test_each_connection_keeps_the_configured_page_cache(tmp_path, settings, exp
     thread.join()
     assert sizes == [expected]
     assert store.connection.execute("PRAGMA cache_size").fetchone()[0] == expected
+
+
+def test_a_batch_size_past_sqlites_variable_limit_is_refused(tmp_path, monkeypatch):
+    """Each id of a batch is one SQL variable: a MAX_BATCH_SIZE that SQLite could not bind is refused when the
+    application is made, naming the most this SQLite allows, instead of a 500 on the first large batch."""
+    largest = store_module.largest_batch()
+    assert create_app({"DATABASE": str(tmp_path / "db.sqlite"), "MAX_BATCH_SIZE": largest}).config["MAX_BATCH_SIZE"] == largest
+    with pytest.raises(config.SettingError, match=f"MAX_BATCH_SIZE must be at most {largest}"):
+        create_app({"DATABASE": str(tmp_path / "db.sqlite"), "MAX_BATCH_SIZE": largest + 1})
+    monkeypatch.setattr("groove_compat.app.largest_batch", lambda: 998)  # a build at SQLite's limit before 3.32
+    with pytest.raises(config.SettingError, match="MAX_BATCH_SIZE must be at most 998"):
+        create_app({"DATABASE": str(tmp_path / "db.sqlite"), "MAX_BATCH_SIZE": 999})
+    assert not (tmp_path / "db.sqlite").exists()  # refused before anything was opened
+
+
+@pytest.mark.parametrize("statement", ["tracks_by_guid", "tracks_by_isrc", "track_guids", "tracks", "present_entries",
+                                       "entries_of_tracks"])
+def test_every_batch_statement_binds_the_largest_batch_and_no_more(store, statement):
+    """The bound is exact: on a connection allowing 1,001 variables, each statement a batch of ids goes
+    through runs with 1,000 ids, and SQLite refuses 1,001."""
+    connection = store.connection
+    connection.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 1001)
+    assert store_module.largest_batch(connection) == 1000
+    calls = {
+        "tracks_by_guid": lambda count: store.tracks_by_guid(organization_id=1, guids=[bytes(16)] * count),
+        "tracks_by_isrc": lambda count: store.tracks_by_isrc(organization_id=1, isrcs=["GBAAA0000000"] * count),
+        "track_guids": lambda count: store.track_guids(organization_id=1, track_ids=list(range(count))),
+        "tracks": lambda count: store.tracks(organization_id=1, track_ids=list(range(count))),
+        "present_entries": lambda count: store.present_entries(collection_id=1, track_ids=list(range(count))),
+        "entries_of_tracks": lambda count: store.entries_of_tracks(collection_id=1, track_ids=list(range(count))),
+    }
+    calls[statement](1000)
+    with pytest.raises(sqlite3.OperationalError, match="too many SQL variables"):
+        calls[statement](1001)

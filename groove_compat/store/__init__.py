@@ -38,6 +38,20 @@ _TRACK_COLUMNS = ("id", "guid", "title", "artist", "album", "duration", "track_n
 _ENTRY_COLUMNS = ("position", "added_at", "track_id", "guid", "title", "artist", "album", "duration", "track_number", "isrc")
 
 
+def largest_batch(connection=None):
+    """The most ids one batch may hold: the statements of a batch (catalog look-ups, presence checks, the
+    tracks of a collection) bind each id as one SQL variable plus one more (the organization or the
+    collection), and SQLite refuses a statement with more variables than its limit (32,766 by default
+    since SQLite 3.32, 250,000 in some builds). Read from ``connection``, or from this SQLite's default."""
+    if connection is None:
+        connection = sqlite3.connect(":memory:")
+        try:
+            return connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) - 1
+        finally:
+            connection.close()
+    return connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) - 1
+
+
 def _placeholders(count):
     return ",".join("?" * count)
 
