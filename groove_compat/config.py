@@ -27,7 +27,7 @@ SETTINGS = [
     Setting(
         "MAX_BATCH_SIZE", 100, int,
         "Most ids accepted in one TrackActionRequest; more gets 400 COLLECTION-INVALID-OPERATION."
-        " At most SQLite's limit on bound variables less one (32,765 by default).",
+        " At most SQLite's limit on bound variables less two (32,764 by default).",
     ),
     Setting("COLLECTION_CAPACITY", 50_000, int, "Most tracks in one user's collection; adds beyond it fail as items with COLLECTION-FULL."),
     Setting("PLAYLIST_CAPACITY", 100, int, "Most playlists one user may own."),

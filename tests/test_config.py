@@ -2,12 +2,14 @@
 
 import sqlite3
 import threading
+import uuid
 
 import pytest
 
 from groove_compat import config
 from groove_compat import store as store_module
 from groove_compat.app import create_app
+from groove_compat.store import schema
 
 
 @pytest.mark.parametrize(
@@ -68,28 +70,83 @@ def test_a_batch_size_past_sqlites_variable_limit_is_refused(tmp_path, monkeypat
     assert create_app({"DATABASE": str(tmp_path / "db.sqlite"), "MAX_BATCH_SIZE": largest}).config["MAX_BATCH_SIZE"] == largest
     with pytest.raises(config.SettingError, match=f"MAX_BATCH_SIZE must be at most {largest}"):
         create_app({"DATABASE": str(tmp_path / "db.sqlite"), "MAX_BATCH_SIZE": largest + 1})
-    monkeypatch.setattr("groove_compat.app.largest_batch", lambda: 998)  # a build at SQLite's limit before 3.32
-    with pytest.raises(config.SettingError, match="MAX_BATCH_SIZE must be at most 998"):
-        create_app({"DATABASE": str(tmp_path / "db.sqlite"), "MAX_BATCH_SIZE": 999})
-    assert not (tmp_path / "db.sqlite").exists()  # refused before anything was opened
+    monkeypatch.setattr("groove_compat.app.largest_batch", lambda: 997)  # a build at SQLite's limit before 3.32
+    with pytest.raises(config.SettingError, match="MAX_BATCH_SIZE must be at most 997"):
+        create_app({"DATABASE": str(tmp_path / "db.sqlite"), "MAX_BATCH_SIZE": 998})
 
 
-@pytest.mark.parametrize("statement", ["tracks_by_guid", "tracks_by_isrc", "track_guids", "tracks", "present_entries",
-                                       "entries_of_tracks"])
-def test_every_batch_statement_binds_the_largest_batch_and_no_more(store, statement):
-    """The bound is exact: on a connection allowing 1,001 variables, each statement a batch of ids goes
-    through runs with 1,000 ids, and SQLite refuses 1,001."""
-    connection = store.connection
-    connection.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 1001)
-    assert store_module.largest_batch(connection) == 1000
-    calls = {
-        "tracks_by_guid": lambda count: store.tracks_by_guid(organization_id=1, guids=[bytes(16)] * count),
-        "tracks_by_isrc": lambda count: store.tracks_by_isrc(organization_id=1, isrcs=["GBAAA0000000"] * count),
-        "track_guids": lambda count: store.track_guids(organization_id=1, track_ids=list(range(count))),
-        "tracks": lambda count: store.tracks(organization_id=1, track_ids=list(range(count))),
-        "present_entries": lambda count: store.present_entries(collection_id=1, track_ids=list(range(count))),
-        "entries_of_tracks": lambda count: store.entries_of_tracks(collection_id=1, track_ids=list(range(count))),
-    }
-    calls[statement](1000)
-    with pytest.raises(sqlite3.OperationalError, match="too many SQL variables"):
-        calls[statement](1001)
+def _unknown_ids(count):
+    return [f"music.{uuid.UUID(int=number + 1, version=4)}" for number in range(count)]
+
+
+BATCH_ROUTES = {
+    "add": lambda playlist_id, ids: ("/1/content/music/collection/add", {"TrackIds": ids}),
+    "delete": lambda playlist_id, ids: ("/1/content/music/collection/delete", {"TrackIds": ids}),
+    "playlist add": lambda playlist_id, ids: (
+        "/1/content/music/collection/playlists/update",
+        {"Id": playlist_id, "TrackActions": [{"Id": track_id, "Action": "Add"} for track_id in ids]},
+    ),
+    "playlist delete": lambda playlist_id, ids: (
+        "/1/content/music/collection/playlists/update",
+        {"Id": playlist_id, "TrackActions": [{"Id": track_id, "Action": "Delete"} for track_id in ids]},
+    ),
+    "playlist move": lambda playlist_id, ids: (
+        "/1/content/music/collection/playlists/update",
+        {"Id": playlist_id, "TrackActions": [{"Id": track_id, "Action": "Move"} for track_id in ids],
+         "InsertBeforeTrackId": _unknown_ids(len(ids) + 1)[-1]},
+    ),
+}
+
+
+@pytest.mark.parametrize("route", BATCH_ROUTES)
+def test_every_batch_route_runs_the_largest_batch_sqlite_allows(app, client, alice, store, route):
+    """On a connection allowing 1,002 SQL variables the largest batch is 1,000 ids, and each route taking a
+    batch answers one of 1,000 ids as documented (unknown ids fail as items, a move of them is refused
+    whole), never with SQLite's "too many SQL variables"; nothing is stored."""
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # a failure is the 500 a client would get
+    response = client.post("/1/content/music/collection/playlists/create", headers=alice.headers, json={"Name": "Mix"})
+    playlist_id = response.get_json()["PlaylistActionResult"]["Id"]
+    # Requests of the test client run on this thread, with this connection.
+    store.connection.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 1002)
+    app.config["MAX_BATCH_SIZE"] = store_module.largest_batch(store.connection)
+    assert app.config["MAX_BATCH_SIZE"] == 1000
+    before = store.snapshot()
+    path, body = BATCH_ROUTES[route](playlist_id, _unknown_ids(1000))
+    response = client.post(path, headers=alice.headers, json=body)
+    if route == "playlist move":
+        assert response.status_code == 400
+        assert response.get_json()["Error"]["ErrorCode"] == "COLLECTION-INVALID-PLAYLIST-REORDER"
+    else:
+        assert response.status_code == 200
+        answer = response.get_json()
+        results = (answer["PlaylistActionResult"] if route.startswith("playlist") else answer)["TrackActionResults"]
+        assert len(results) == 1000
+        assert {result["Error"]["ErrorCode"] for result in results} == {"COLLECTION-INVALID-ID"}
+    assert store.snapshot() == before
+
+
+def test_moving_a_whole_collection_stays_within_a_low_variable_limit(store, alice):
+    """After a move the groups of every moved track are recomputed, in chunks that SQLite can bind: on a
+    build allowing 999 variables (SQLite before 3.32), moving the last of 1,000 entries to the front (every
+    entry changes position) succeeds and the group table matches a recount."""
+    rows = [(1, uuid.UUID(int=number + 1, version=4).bytes, f"Track {number}", f"Artist {number % 7}",
+             f"Album {number % 11}", 100, 1, None) for number in range(1000)]
+    store.upsert_tracks(rows)
+    track_ids = list(store.tracks_by_guid(organization_id=1, guids=[row[1] for row in rows]).values())
+    library_id = store.user(alice.user_id)["library_id"]
+    with store.transaction():
+        store.append_entries(collection_id=library_id, user_id=alice.user_id, track_ids=track_ids, capacity=10**9)
+    store.connection.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)
+    order = store.entry_positions(library_id)
+    moved = [order[-1][0]] + [track_id for track_id, _ in order[:-1]]
+    with store.transaction():
+        store.set_positions(collection_id=library_id, user_id=alice.user_id,
+                            positions={track_id: position for track_id, (_, position) in zip(moved, order)})
+    assert [track_id for track_id, _ in store.entry_positions(library_id)] == moved
+    latest = store.connection.execute(
+        "SELECT collection_id, kind, album_key, artist_key, position FROM group_latest ORDER BY 1, 2, 3, 4"
+    ).fetchall()
+    recounted = store.connection.execute(
+        f"SELECT * FROM ({schema.GROUP_LATEST_ROWS.format(where='1')}) ORDER BY 1, 2, 3, 4"
+    ).fetchall()
+    assert latest == recounted

@@ -39,17 +39,22 @@ _ENTRY_COLUMNS = ("position", "added_at", "track_id", "guid", "title", "artist",
 
 
 def largest_batch(connection=None):
-    """The most ids one batch may hold: the statements of a batch (catalog look-ups, presence checks, the
-    tracks of a collection) bind each id as one SQL variable plus one more (the organization or the
-    collection), and SQLite refuses a statement with more variables than its limit (32,766 by default
-    since SQLite 3.32, 250,000 in some builds). Read from ``connection``, or from this SQLite's default."""
-    if connection is None:
-        connection = sqlite3.connect(":memory:")
-        try:
-            return connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) - 1
-        finally:
-            connection.close()
-    return connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) - 1
+    """The most ids one batch may hold. The statements a batch goes through bind each id as one SQL variable,
+    plus the organization or the collection; a move also looks up, with its ids, the entry it moves them
+    before. SQLite refuses a statement with more variables than its limit
+    (32,766 by default since SQLite 3.32, 999 before, 250,000 in some builds), so a batch holds at most
+    that limit less two. Read from ``connection``, or from this SQLite's default."""
+    return _variable_limit(connection) - 2
+
+
+def _variable_limit(connection=None):
+    if connection is not None:
+        return connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    connection = sqlite3.connect(":memory:")
+    try:
+        return connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    finally:
+        connection.close()
 
 
 def _placeholders(count):
@@ -627,8 +632,10 @@ class Store:
         connection = self.connection
         track_ids = list(track_ids)
         albums, artists = set(), set()
-        for first in range(0, len(track_ids), 10000):
-            chunk = track_ids[first:first + 10000]
+        # The tracks of a whole collection can be moved: chunks within SQLite's limit on variables.
+        chunk_size = min(10000, _variable_limit(connection))
+        for first in range(0, len(track_ids), chunk_size):
+            chunk = track_ids[first:first + chunk_size]
             for organization_id, album_key, artist_key in connection.execute(
                 "SELECT DISTINCT organization_id, album_key, artist_key FROM tracks"
                 f" WHERE id IN ({_placeholders(len(chunk))})",
