@@ -25,6 +25,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import seed  # noqa: E402
 
 from groove_compat.config import SETTINGS_BY_NAME  # noqa: E402
+# The upkeep of the latest position of every album and artist the new entries belong to (browse order
+# CollectionDate) is the store's own statement text: both sides run the same SQL by construction, and the
+# other statements are short enough to write out here.
+from groove_compat.store import _RAISE_GROUP_LATEST as RAISE_GROUP_LATEST  # noqa: E402
 from groove_compat.store import Store  # noqa: E402
 
 CAPACITY = 50_000
@@ -68,17 +72,6 @@ def raw_side(path, synchronous):
         + ",".join("?" * rows) + ")"
         for rows in range(1, 101)
     }
-    # The latest position of every album and artist the new entries belong to (browse order CollectionDate).
-    group_latest_sql = (
-        "WITH new AS MATERIALIZED (SELECT e.position, t.album_key, t.artist_key FROM entries e"
-        " INDEXED BY entries_position CROSS JOIN tracks t ON t.id = e.track_id"
-        " WHERE e.collection_id = ?1 AND e.position >= ?2)"
-        " INSERT INTO group_latest (collection_id, kind, album_key, artist_key, position)"
-        " SELECT ?1, 'album', album_key, artist_key, MAX(position) FROM new WHERE album_key <> ''"
-        " GROUP BY album_key, artist_key"
-        " UNION ALL SELECT ?1, 'artist', '', artist_key, MAX(position) FROM new WHERE artist_key <> '' GROUP BY artist_key"
-        " ON CONFLICT (collection_id, kind, album_key, artist_key) DO UPDATE SET position = MAX(position, excluded.position)"
-    )
     insert_sql = {
         rows: "INSERT INTO entries (collection_id, track_id, position, added_at) VALUES "
         + ",".join(["(?, ?, ?, ?)"] * rows)
@@ -109,7 +102,7 @@ def raw_side(path, synchronous):
                 for position, track_id in enumerate(new, start=next_position):
                     values += (collection_id, track_id, position, now)
                 connection.execute(insert_sql[len(new)], values)
-                connection.execute(group_latest_sql, (collection_id, next_position))
+                connection.execute(RAISE_GROUP_LATEST, (collection_id, next_position))
                 connection.execute("UPDATE users SET state_version = state_version + 1 WHERE id = ?", (user["user_id"],))
         except BaseException:
             connection.execute("ROLLBACK")
