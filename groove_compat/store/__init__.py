@@ -48,13 +48,10 @@ def largest_batch(connection=None):
 
 
 def _variable_limit(connection=None):
-    if connection is not None:
-        return connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
-    connection = sqlite3.connect(":memory:")
-    try:
-        return connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
-    finally:
-        connection.close()
+    if connection is None:
+        with contextlib.closing(sqlite3.connect(":memory:")) as connection:
+            return _variable_limit(connection)
+    return connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
 
 
 def _placeholders(count):
