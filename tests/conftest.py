@@ -19,6 +19,7 @@ from groove_compat import ids
 from groove_compat.app import create_app, get_store
 from groove_compat.catalog import import_file
 from groove_compat.cli import main
+from groove_compat.store import schema
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SAMPLE_CATALOG = os.path.join(ROOT, "examples", "sample_catalog.csv")
@@ -40,6 +41,20 @@ class SeededUser:
     @property
     def headers(self):
         return {"Authorization": f"Bearer {self.token}"}
+
+
+def group_latest_rows(store):
+    """The rows of the group_latest table (latest entry position of each album and artist), sorted."""
+    return store.connection.execute(
+        "SELECT collection_id, kind, album_key, artist_key, position FROM group_latest ORDER BY 1, 2, 3, 4"
+    ).fetchall()
+
+
+def recounted_group_rows(store):
+    """The group_latest rows recounted from the entries, as the table must hold them."""
+    return store.connection.execute(
+        f"SELECT * FROM ({schema.GROUP_LATEST_ROWS.format(where='1')}) ORDER BY 1, 2, 3, 4"
+    ).fetchall()
 
 
 def make_user(store, name, organization_id=1):

@@ -14,7 +14,7 @@ from groove_compat.store import Store, schema
 from groove_helpers import BROWSE, add, browse, fold, sample_catalog, seed_catalog, seed_library, walk
 from groove_schemas import NS_2013, NS_2016, call, children, find, find_all, validate
 
-from conftest import make_user
+from conftest import group_latest_rows, make_user, recounted_group_rows
 
 CATALOG = sample_catalog()
 ALL_IDS = [row["id"] for row in CATALOG]
@@ -605,19 +605,6 @@ def test_tied_tracks_follow_the_documented_orders(client, alice, store, tied_lib
         assert [item["Name"] for item in items] == expected_titles(order, row_ids, library_rows), order
 
 
-def _latest_rows(store):
-    return store.connection.execute(
-        "SELECT collection_id, kind, album_key, artist_key, position FROM group_latest ORDER BY 1, 2, 3, 4"
-    ).fetchall()
-
-
-def _recounted_rows(store):
-    """The group_latest rows recounted from the entries, as the table must hold them."""
-    return store.connection.execute(
-        f"SELECT * FROM ({schema.GROUP_LATEST_ROWS.format(where='1')}) ORDER BY 1, 2, 3, 4"
-    ).fetchall()
-
-
 def _change(store, alice, library_id, track_ids, change):
     rng = random.Random(change)
     user_id = alice.user_id
@@ -668,10 +655,10 @@ def test_appends_raise_the_latest_entry_of_each_group(store, alice, shape):
         batch = track_ids[first:first + 100]
         with store.transaction():
             store.append_entries(collection_id=library_id, user_id=alice.user_id, track_ids=batch, capacity=10**9)
-        assert _latest_rows(store) == _recounted_rows(store)
-    kinds = {row[1] for row in _latest_rows(store)}
+        assert group_latest_rows(store) == recounted_group_rows(store)
+    kinds = {row[1] for row in group_latest_rows(store)}
     assert kinds == {"album", "artist"}
-    assert not any(row[3 if row[1] == "artist" else 2] == "" for row in _latest_rows(store))
+    assert not any(row[3 if row[1] == "artist" else 2] == "" for row in group_latest_rows(store))
 
 
 @pytest.mark.parametrize("change", ["remove some", "remove many", "move some", "add again", "catalog renames"])
@@ -685,9 +672,9 @@ def test_newest_groups_follow_every_change(client, alice, store, tied_library, m
         other = store.create_collection(user_id=alice.user_id, kind="playlist", name="Other")
         store.append_entries(collection_id=other, user_id=alice.user_id, track_ids=track_ids[:100], capacity=10**9)
     before = _every_page(client, alice, list_type, member, "CollectionDate", 25)
-    assert _latest_rows(store) == _recounted_rows(store)
+    assert group_latest_rows(store) == recounted_group_rows(store)
     _change(store, alice, library_id, track_ids, change)
-    assert _latest_rows(store) == _recounted_rows(store)
+    assert group_latest_rows(store) == recounted_group_rows(store)
     answer = _every_page(client, alice, list_type, member, "CollectionDate", 25)
     monkeypatch.setattr(Store, "_entries_walk_groups", lambda self, *, collection_id, group_columns, spec, after,
                         wanted, **_: self._aggregate_groups(collection_id=collection_id, group_columns=group_columns,
@@ -696,8 +683,8 @@ def test_newest_groups_follow_every_change(client, alice, store, tied_library, m
     assert answer != before  # the change shows in the pages
     with store.transaction():
         store.delete_collection(collection_id=other, user_id=alice.user_id)
-    assert _latest_rows(store) == _recounted_rows(store)
-    assert {row[0] for row in _latest_rows(store)} == {library_id}
+    assert group_latest_rows(store) == recounted_group_rows(store)
+    assert {row[0] for row in group_latest_rows(store)} == {library_id}
 
 
 # ---------------------------------------------------------------------------------------------------------

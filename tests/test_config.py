@@ -9,7 +9,8 @@ import pytest
 from groove_compat import config
 from groove_compat import store as store_module
 from groove_compat.app import create_app
-from groove_compat.store import schema
+
+from conftest import group_latest_rows, recounted_group_rows
 
 
 @pytest.mark.parametrize(
@@ -143,10 +144,4 @@ def test_moving_a_whole_collection_stays_within_a_low_variable_limit(store, alic
         store.set_positions(collection_id=library_id, user_id=alice.user_id,
                             positions={track_id: position for track_id, (_, position) in zip(moved, order)})
     assert [track_id for track_id, _ in store.entry_positions(library_id)] == moved
-    latest = store.connection.execute(
-        "SELECT collection_id, kind, album_key, artist_key, position FROM group_latest ORDER BY 1, 2, 3, 4"
-    ).fetchall()
-    recounted = store.connection.execute(
-        f"SELECT * FROM ({schema.GROUP_LATEST_ROWS.format(where='1')}) ORDER BY 1, 2, 3, 4"
-    ).fetchall()
-    assert latest == recounted
+    assert group_latest_rows(store) == recounted_group_rows(store)
